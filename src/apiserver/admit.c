@@ -1,0 +1,44 @@
+/* Small generators the API server stamps on objects: RFC 3339 timestamps, UIDs and the
+ * Kubernetes random-name alphabet (semantics 0.1). */
+#include "apiserver/apiserver.h"
+#include <stdio.h>
+#include <sys/random.h>
+#include <time.h>
+
+void kc_now_rfc3339(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void random_bytes(unsigned char *b, size_t n)
+{
+    while (n) {
+        ssize_t k = getrandom(b, n, 0);
+        if (k <= 0) continue;
+        b += k;
+        n -= (size_t)k;
+    }
+}
+
+void kc_new_uid(char out[37])
+{
+    unsigned char b[16];
+    random_bytes(b, sizeof b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
+             b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+void kc_random_suffix(char *out, size_t n)
+{
+    static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+    unsigned char b[64];
+    if (n > sizeof b) n = sizeof b;
+    random_bytes(b, n);
+    for (size_t i = 0; i < n; i++) out[i] = alphabet[b[i] % 27];
+    out[n] = 0;
+}

@@ -1,0 +1,103 @@
+/* The API server: shared declarations of the apiserver module (not a public interface of kubec).
+ *
+ * One event loop (libh2o evloop) serves every connection; every write goes through the store's
+ * single write path and is answered after the loop turn's group commit (store.h). Request
+ * handling is split by concern: http.c (h2o glue, kc_req, replies), status.c (errors as Status),
+ * discovery.c (version, discovery, openapi), handlers.c (CRUD, patch, subresources),
+ * watch.c (watch streams), admit.c (object metadata rules on create/update/delete),
+ * server.c (start-up, bootstrap objects, the loop). */
+#ifndef KC_APISERVER_APISERVER_H
+#define KC_APISERVER_APISERVER_H
+#define H2O_USE_EPOLL 1
+#define H2O_USE_LIBUV 0
+#include "api/resource.h"
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "store/store.h"
+#include <h2o.h>
+#include <stdbool.h>
+
+#define KC_MAX_BODY (3 * 1024 * 1024)
+
+typedef struct kc_apiserver {
+    kc_store *store;
+    char *data_dir;
+    char listen_host[64];
+    int listen_port;
+    h2o_globalconf_t config;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_linklist_t watchers;
+    size_t nwatchers;
+    volatile int stop;
+} kc_apiserver;
+
+typedef struct kc_query {
+    char *k, *v;
+} kc_query;
+
+/* One API request. Heap-allocated and reference counted: the h2o request holds one reference
+ * until h2o disposes it (client gone or response sent); each pending store write holds one. */
+typedef struct kc_req {
+    int refs;
+    h2o_req_t *h2o; /* NULL once h2o disposed the request */
+    kc_apiserver *srv;
+    char method[8];
+    char *path;
+    char **seg;
+    int nseg;
+    kc_query *q;
+    int nq;
+    const char *body; /* valid during synchronous handling only */
+    size_t body_len;
+    char *ctype, *accept;
+    json_t *warnings; /* strings sent as Warning headers */
+    void *ctx;        /* handler state for asynchronous completion */
+    void (*ctx_free)(void *);
+    bool replied;
+    struct kc_selection *sel; /* list/watch selectors, parsed on first use (list.c) */
+} kc_req;
+
+/* http.c */
+const char *kc_req_query(const kc_req *r, const char *key);
+bool kc_req_query_bool(const kc_req *r, const char *key); /* Go ParseBool: 1 t T TRUE true True */
+bool kc_req_accepts(const kc_req *r, const char *needle);
+void kc_req_ref(kc_req *r);
+void kc_req_unref(kc_req *r);
+/* Replies with a body (taken: malloc'd) and content type. No-op if the client is gone. */
+void kc_reply(kc_req *r, int code, const char *ctype, char *body, size_t len);
+void kc_reply_json(kc_req *r, int code, json_t *doc); /* doc is taken */
+void kc_reply_obj(kc_req *r, int code, const kc_obj *o);
+int kc_http_listen(kc_apiserver *s, kc_err *err);
+void kc_http_init(kc_apiserver *s);
+
+/* list.c */
+void kc_selection_free(struct kc_selection *sel);
+
+/* status.c: errors as metav1.Status. `res` may be NULL; name may be NULL. */
+void kc_reply_err(kc_req *r, const kc_err *err, const kc_resource *res, const char *name);
+char *kc_status_json(const kc_err *err, const kc_resource *res, const char *name, const char *kind);
+/* Turns collected causes into the Invalid error for an object, with upstream's message shape. */
+int kc_err_invalid(kc_err *err, const char *kind, const char *name);
+
+/* discovery.c */
+bool kc_discovery_route(kc_req *r);
+
+/* handlers.c */
+void kc_handle_resource(kc_req *r, int res, const char *ns, const char *name, const char *sub);
+bool kc_ns_terminate_step(kc_apiserver *s); /* finishes terminating namespaces; true if it wrote */
+
+/* watch.c */
+void kc_watch_start(kc_req *r, int res, const char *ns);
+void kc_watch_wake_all(void *srv);
+void kc_watch_tick(kc_apiserver *s);
+
+/* admit.c: object metadata on create/update; time formatting */
+void kc_now_rfc3339(char out[32]);
+void kc_new_uid(char out[37]);
+void kc_random_suffix(char *out, size_t n);
+
+/* server.c */
+int kc_apiserver_run(const char *data_dir, const char *listen, kc_err *err);
+
+#endif

@@ -1,0 +1,130 @@
+/* kubec server start-up and its event loop: opens the store, creates the bootstrap namespaces,
+ * listens, writes DIR/kubeconfig once ready, then runs the loop
+ *
+ *   h2o_evloop_run (requests; writes are applied and queued)
+ *     -> kc_store_flush (one durable transaction; replies and watch events go out)
+ *     -> once a second: namespace termination, watch deadlines and bookmarks
+ *
+ * until SIGINT/SIGTERM. */
+#include "apiserver/apiserver.h"
+#include "lib/xalloc.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RING_SIZE 65536
+
+static kc_apiserver *running;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running) running->stop = 1;
+}
+
+static int bootstrap(kc_apiserver *s, kc_err *err)
+{
+    static const char *names[] = {"default", "kube-system", "kube-public", "kube-node-lease"};
+    int res = kc_resource_find("", "v1", "namespaces");
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        if (kc_store_get(s->store, res, NULL, names[i])) continue;
+        char uid[37], now[32];
+        kc_new_uid(uid);
+        kc_now_rfc3339(now);
+        json_t *ns = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:{s:s}},s:{s:[s]},s:{s:s}}", "kind", "Namespace", "apiVersion",
+                               "v1", "metadata", "name", names[i], "uid", uid, "creationTimestamp", now, "labels",
+                               "kubernetes.io/metadata.name", names[i], "spec", "finalizers", "kubernetes", "status",
+                               "phase", "Active");
+        if (kc_store_write(s->store, KC_WRITE_CREATE, res, ns, 0, NULL, NULL, NULL, err) < 0) return -1;
+    }
+    kc_store_flush(s->store);
+    return 0;
+}
+
+static int write_kubeconfig(kc_apiserver *s, kc_err *err)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/kubeconfig", s->data_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return kc_errf(err, KC_EINTERNAL, "write %s: %s", tmp, strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    fprintf(f,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kubec\n  cluster:\n    server: http://%s:%d\n"
+            "users:\n- name: admin\n  user: {}\ncontexts:\n- name: kubec\n  context:\n    cluster: kubec\n"
+            "    user: admin\n    namespace: default\ncurrent-context: kubec\n",
+            s->listen_host, s->listen_port);
+    fflush(f);
+    fsync(fd);
+    fclose(f);
+    if (rename(tmp, path) < 0) return kc_errf(err, KC_EINTERNAL, "rename %s: %s", path, strerror(errno));
+    return 0;
+}
+
+static int parse_listen(kc_apiserver *s, const char *listen, kc_err *err)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon - listen >= (long)sizeof s->listen_host)
+        return kc_errf(err, KC_EBADREQUEST, "--listen: want HOST:PORT, got %s", listen);
+    snprintf(s->listen_host, sizeof s->listen_host, "%.*s", (int)(colon - listen), listen);
+    s->listen_port = atoi(colon + 1);
+    return 0;
+}
+
+static bool loop_busy(kc_apiserver *s)
+{
+    h2o_evloop_t *l = s->ctx.loop;
+    return kc_store_pending(s->store) || l->_pending_as_client || l->_pending_as_server || l->_statechanged.head;
+}
+
+static void run_loop(kc_apiserver *s)
+{
+    time_t last = time(NULL);
+    while (!s->stop) {
+        h2o_evloop_run(s->ctx.loop, loop_busy(s) ? 0 : 100);
+        kc_store_flush(s->store);
+        time_t now = time(NULL);
+        if (now != last) {
+            last = now;
+            if (kc_ns_terminate_step(s)) kc_store_flush(s->store);
+            kc_watch_tick(s);
+        }
+    }
+}
+
+int kc_apiserver_run(const char *data_dir, const char *listen, kc_err *err)
+{
+    kc_apiserver *s = xcalloc(1, sizeof *s);
+    s->data_dir = xstrdup(data_dir);
+    if (parse_listen(s, listen, err) < 0) return -1;
+    if (mkdir(data_dir, 0700) < 0 && errno != EEXIST)
+        return kc_errf(err, KC_EINTERNAL, "mkdir %s: %s", data_dir, strerror(errno));
+    char db[4096];
+    snprintf(db, sizeof db, "%s/kubec.db", data_dir);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    void *be = kc_sqlite_open(db, err);
+    if (!be || !(s->store = kc_store_open(&kc_sqlite_ops, be, RING_SIZE, err))) return kc_err_wrap(err, "open store");
+    if (bootstrap(s, err) < 0) return -1;
+    kc_store_on_publish(s->store, kc_watch_wake_all, s);
+    kc_http_init(s);
+    if (kc_http_listen(s, err) < 0) return -1;
+    signal(SIGPIPE, SIG_IGN);
+    running = s;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    if (write_kubeconfig(s, err) < 0) return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    fprintf(stderr, "kubec: serving on http://%s:%d (revision %llu, ready in %.0f ms); kubeconfig: %s/kubeconfig\n",
+            s->listen_host, s->listen_port, (unsigned long long)kc_store_rev(s->store),
+            (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, data_dir);
+    run_loop(s);
+    kc_store_flush(s->store);
+    kc_store_free(s->store);
+    fprintf(stderr, "kubec: stopped\n");
+    return 0;
+}

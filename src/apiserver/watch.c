@@ -1,0 +1,249 @@
+/* Watch streams: chunked, one JSON event per line, pulled from the store's event ring.
+ *
+ *   start --(initial ADDED events, if resourceVersion unset or "0")--> live
+ *   live  --(ring events, filtered by resource, namespace, selectors)--> live
+ *   live  --(timeoutSeconds passed)--> closing --(last bytes sent)--> final
+ *   live  --(fell out of the ring)--> ERROR 410 Expired --> final
+ *   any   --(client gone: h2o calls w_stop)--> stopped (unlinked; freed by the request pool)
+ *
+ * Backpressure is h2o's generator protocol: one h2o_send in flight; w_proceed asks for more,
+ * so a slow watcher never makes the server buffer without limit (it falls behind in the ring). */
+#include "apiserver/apiserver.h"
+#include "lib/xalloc.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+#define CHUNK (64 * 1024)
+#define BOOKMARK_EVERY 5 /* seconds */
+
+int kc_watch_selection(kc_req *r, int res, kc_err *err);
+bool kc_watch_matches(const kc_req *r, const kc_obj *o);
+
+typedef struct watcher {
+    h2o_generator_t super; /* must be first */
+    kc_req *r;
+    kc_apiserver *srv;
+    int res;
+    char *ns;
+    uint64_t seq, after_rev, sent_rev;
+    const kc_obj **init;
+    size_t ninit, iinit;
+    bool inflight, stopped, closing, final, bookmarks;
+    time_t deadline, last_bookmark;
+    h2o_linklist_t link;
+    kc_buf buf;
+} watcher;
+
+static const char *evname[] = {"ADDED", "MODIFIED", "DELETED"};
+
+static void add_event(watcher *w, const char *type, const kc_obj *o)
+{
+    kc_buf_addf(&w->buf, "{\"type\":\"%s\",\"object\":", type);
+    kc_buf_add(&w->buf, o->json, o->len);
+    kc_buf_add(&w->buf, "}\n", 2);
+    if (o->rev > w->sent_rev) w->sent_rev = o->rev;
+}
+
+static void add_expired(watcher *w, uint64_t rev)
+{
+    kc_buf_addf(&w->buf,
+                "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                "\"status\":\"Failure\",\"message\":\"too old resource version: %" PRIu64 " (%" PRIu64 ")\","
+                "\"reason\":\"Expired\",\"code\":410}}\n",
+                rev, kc_store_oldest_rev(w->srv->store) + 1);
+    w->closing = true;
+}
+
+static bool in_ns(const watcher *w, const kc_obj *o)
+{
+    return !w->ns || !strcmp(w->ns, o->ns);
+}
+
+/* One ring event as this watcher sees it: selector transitions become ADDED or DELETED. */
+static void add_ring_event(watcher *w, const kc_event *ev)
+{
+    if (ev->obj->res != w->res || ev->rev <= w->after_rev || !in_ns(w, ev->obj)) return;
+    bool now = kc_watch_matches(w->r, ev->obj);
+    bool before = ev->prev && kc_watch_matches(w->r, ev->prev);
+    if (ev->type == KC_EV_MODIFIED) {
+        if (now && before) add_event(w, "MODIFIED", ev->obj);
+        else if (now) add_event(w, "ADDED", ev->obj);
+        else if (before) add_event(w, "DELETED", ev->obj);
+    } else if (now) {
+        add_event(w, evname[ev->type], ev->obj);
+    }
+}
+
+static void fill(watcher *w)
+{
+    while (w->iinit < w->ninit && w->buf.len < CHUNK) add_event(w, "ADDED", w->init[w->iinit++]);
+    while (w->buf.len < CHUNK && !w->closing) {
+        bool lost;
+        const kc_event *ev = kc_store_event(w->srv->store, w->seq, &lost);
+        if (lost) {
+            add_expired(w, w->after_rev);
+            break;
+        }
+        if (!ev) break;
+        w->seq++;
+        add_ring_event(w, ev);
+    }
+}
+
+static void add_bookmark(watcher *w)
+{
+    const kc_resource *rd = &kc_resources[w->res];
+    uint64_t rev = kc_store_rev(w->srv->store);
+    kc_buf_addf(&w->buf,
+                "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{"
+                "\"resourceVersion\":\"%" PRIu64 "\"}}}\n",
+                rd->kind, kc_resource_api_version(rd), rev);
+    w->sent_rev = rev;
+    w->last_bookmark = time(NULL);
+}
+
+static void push(watcher *w)
+{
+    if (w->inflight || w->stopped || w->final) return;
+    w->buf.len = 0;
+    fill(w);
+    if (!w->buf.len && w->bookmarks && time(NULL) - w->last_bookmark >= BOOKMARK_EVERY &&
+        w->iinit == w->ninit && kc_store_seq_head(w->srv->store) == w->seq)
+        add_bookmark(w);
+    bool last = w->closing && w->iinit == w->ninit;
+    if (!w->buf.len && !last) return;
+    h2o_iovec_t iov = h2o_iovec_init(w->buf.data, w->buf.len);
+    w->inflight = true;
+    w->final = last;
+    h2o_send(w->r->h2o, &iov, w->buf.len ? 1 : 0, last ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void unlink_w(watcher *w)
+{
+    if (h2o_linklist_is_linked(&w->link)) {
+        h2o_linklist_unlink(&w->link);
+        w->srv->nwatchers--;
+    }
+}
+
+static void w_proceed(h2o_generator_t *g, h2o_req_t *req)
+{
+    watcher *w = (watcher *)g;
+    (void)req;
+    w->inflight = false;
+    if (w->final) {
+        unlink_w(w);
+        return;
+    }
+    push(w);
+}
+
+static void w_stop(h2o_generator_t *g, h2o_req_t *req)
+{
+    watcher *w = (watcher *)g;
+    (void)req;
+    w->stopped = true;
+    unlink_w(w);
+}
+
+static void w_dispose(void *p)
+{
+    watcher *w = p;
+    unlink_w(w);
+    for (size_t i = 0; i < w->ninit; i++) kc_obj_unref(w->init[i]);
+    free(w->init);
+    free(w->ns);
+    kc_buf_release(&w->buf);
+    kc_req_unref(w->r);
+}
+
+static bool snapshot_one(void *ud, const kc_obj *o)
+{
+    watcher *w = ud;
+    if (!kc_watch_matches(w->r, o)) return true;
+    if ((w->ninit & (w->ninit + 1)) == 0) w->init = xrealloc(w->init, (w->ninit * 2 + 2) * sizeof *w->init);
+    kc_obj_ref(o);
+    w->init[w->ninit++] = o;
+    return true;
+}
+
+/* Where the stream starts: a snapshot of ADDED events (no or "0" resourceVersion), or the ring
+ * position just after the requested revision. */
+static int start_position(watcher *w, kc_req *r, kc_err *err)
+{
+    kc_store *st = w->srv->store;
+    const char *rvq = kc_req_query(r, "resourceVersion");
+    w->seq = kc_store_seq_head(st);
+    if (!rvq || !rvq[0] || !strcmp(rvq, "0")) {
+        w->after_rev = kc_store_rev(st);
+        return kc_store_list(st, w->res, w->ns, NULL, 0, snapshot_one, w, err);
+    }
+    char *end;
+    w->after_rev = strtoull(rvq, &end, 10);
+    if (*end || rvq[0] == '-') return kc_errf(err, KC_EBADREQUEST, "invalid resource version: %s", rvq);
+    bool too_old;
+    w->seq = kc_store_seq_for_rev(st, w->after_rev, &too_old);
+    if (too_old) add_expired(w, w->after_rev);
+    return 0;
+}
+
+void kc_watch_start(kc_req *r, int res, const char *ns)
+{
+    kc_err err = KC_ERR_INIT;
+    if (kc_watch_selection(r, res, &err) < 0) {
+        kc_reply_err(r, &err, &kc_resources[res], NULL);
+        kc_err_release(&err);
+        return;
+    }
+    h2o_req_t *h = r->h2o;
+    watcher *w = h2o_mem_alloc_shared(&h->pool, sizeof *w, w_dispose);
+    memset(w, 0, sizeof *w);
+    w->super.proceed = w_proceed;
+    w->super.stop = w_stop;
+    w->r = r;
+    kc_req_ref(r);
+    w->srv = r->srv;
+    w->res = res;
+    w->ns = ns ? xstrdup(ns) : NULL;
+    w->bookmarks = kc_req_query_bool(r, "allowWatchBookmarks");
+    const char *to = kc_req_query(r, "timeoutSeconds");
+    long secs = to && atol(to) > 0 ? atol(to) : 1800;
+    w->deadline = time(NULL) + secs;
+    w->last_bookmark = time(NULL);
+    if (start_position(w, r, &err) < 0) {
+        kc_reply_err(r, &err, &kc_resources[res], NULL);
+        kc_err_release(&err);
+        return;
+    }
+    r->replied = true;
+    h->res.status = 200;
+    h->res.reason = "OK";
+    h2o_add_header(&h->pool, &h->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    h2o_start_response(h, &w->super);
+    h2o_linklist_insert(&r->srv->watchers, &w->link);
+    r->srv->nwatchers++;
+    w->inflight = true; /* flush the headers now; proceed() then sends the events */
+    h2o_send(h, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);
+}
+
+void kc_watch_wake_all(void *p)
+{
+    kc_apiserver *s = p;
+    for (h2o_linklist_t *l = s->watchers.next; l != &s->watchers;) {
+        watcher *w = H2O_STRUCT_FROM_MEMBER(watcher, link, l);
+        l = l->next;
+        push(w);
+    }
+}
+
+void kc_watch_tick(kc_apiserver *s)
+{
+    time_t now = time(NULL);
+    for (h2o_linklist_t *l = s->watchers.next; l != &s->watchers;) {
+        watcher *w = H2O_STRUCT_FROM_MEMBER(watcher, link, l);
+        l = l->next;
+        if (now >= w->deadline) w->closing = true;
+        push(w);
+    }
+}

@@ -1,0 +1,85 @@
+/* Errors: kc_err construction and the reason -> (HTTP code, Kubernetes reason) table.
+ * Turning a kc_err into a metav1.Status document is the apiserver's job (apiserver/status.c). */
+#include "lib/err.h"
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    int code;
+    const char *name;
+} reasons[] = {
+    [KC_OK] = {200, ""},
+    [KC_EBADREQUEST] = {400, "BadRequest"},
+    [KC_EUNAUTHORIZED] = {401, "Unauthorized"},
+    [KC_EFORBIDDEN] = {403, "Forbidden"},
+    [KC_ENOTFOUND] = {404, "NotFound"},
+    [KC_EMETHOD] = {405, "MethodNotAllowed"},
+    [KC_ENOTACCEPTABLE] = {406, "NotAcceptable"},
+    [KC_EALREADYEXISTS] = {409, "AlreadyExists"},
+    [KC_ECONFLICT] = {409, "Conflict"},
+    [KC_EGONE] = {410, "Gone"},
+    [KC_EEXPIRED] = {410, "Expired"},
+    [KC_ETOOLARGE] = {413, "RequestEntityTooLarge"},
+    [KC_EUNSUPPORTED] = {415, "UnsupportedMediaType"},
+    [KC_EINVALID] = {422, "Invalid"},
+    [KC_ETIMEOUT] = {504, "Timeout"},
+    [KC_EINTERNAL] = {500, "InternalError"},
+    [KC_EUNAVAILABLE] = {503, "ServiceUnavailable"},
+};
+
+int kc_reason_code(kc_reason r)
+{
+    return reasons[r].code;
+}
+
+const char *kc_reason_name(kc_reason r)
+{
+    return reasons[r].name;
+}
+
+int kc_errf(kc_err *err, kc_reason reason, const char *fmt, ...)
+{
+    va_list ap;
+    err->reason = reason;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int kc_err_wrap(kc_err *err, const char *fmt, ...)
+{
+    char prefix[512], old[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    if (err->reason == KC_OK) err->reason = KC_EINTERNAL;
+    return -1;
+}
+
+void kc_err_cause(kc_err *err, const char *reason, const char *field, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!err->causes) err->causes = json_array();
+    json_array_append_new(err->causes, json_pack("{s:s,s:s,s:s}", "reason", reason, "message", msg, "field", field));
+}
+
+size_t kc_err_ncauses(const kc_err *err)
+{
+    return err->causes ? json_array_size(err->causes) : 0;
+}
+
+void kc_err_release(kc_err *err)
+{
+    json_decref(err->causes);
+    err->causes = NULL;
+    err->reason = KC_OK;
+    err->msg[0] = 0;
+}

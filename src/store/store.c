@@ -1,0 +1,562 @@
+/* The store: keyspace, single write path, group commit and the watch ring (see store.h for the
+ * picture). It owns every kc_obj; the apiserver and clients borrow them or take references.
+ * It knows the resource table (api/resource.h) only to build each object's selector index. */
+#include "store/store.h"
+#include "api/resource.h"
+#include "lib/buf.h"
+#include "lib/xalloc.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct entry {
+    char *key;
+    kc_obj *cur;
+} entry;
+
+typedef struct keyspace {
+    kc_map map;      /* key -> entry */
+    entry **sorted;  /* entries by key, rebuilt lazily when dirty */
+    size_t nsorted;
+    bool dirty;
+} keyspace;
+
+typedef struct pending {
+    enum kc_evtype type;
+    kc_obj *obj, *prev;
+    kc_write_done done;
+    void *ud;
+} pending;
+
+struct kc_store {
+    const kc_backend_ops *ops;
+    void *be;
+    uint64_t rev;         /* last revision applied */
+    uint64_t durable_rev; /* last revision committed */
+    keyspace *ks;         /* one per resource */
+    pending *q;
+    size_t nq, capq;
+    kc_event *ring;
+    size_t ring_size;
+    uint64_t head;        /* next seq */
+    uint64_t floor_rev;   /* every event with rev > floor_rev is in the ring */
+    void (*on_publish)(void *);
+    void *on_publish_ud;
+};
+
+/* ---- objects ---- */
+
+void kc_obj_ref(const kc_obj *o)
+{
+    if (o) ((kc_obj *)o)->refs++;
+}
+
+void kc_obj_unref(const kc_obj *co)
+{
+    kc_obj *o = (kc_obj *)co;
+    if (!o || --o->refs > 0) return;
+    const kc_resource *r = &kc_resources[o->res];
+    for (int i = 0; i < KC_MAX_FIELDS && r->fields[i]; i++) free(o->fields[i]);
+    free(o->fields);
+    json_decref(o->labels);
+    free(o->key);
+    free(o->ns);
+    free(o->name);
+    free(o->uid);
+    free(o->json);
+    free(o);
+}
+
+json_t *kc_obj_parse(const kc_obj *o)
+{
+    return json_loadb(o->json, o->len, 0, NULL);
+}
+
+const char *kc_obj_field(const kc_obj *o, const char *field)
+{
+    if (!strcmp(field, "metadata.name")) return o->name;
+    if (!strcmp(field, "metadata.namespace")) return o->ns;
+    int i = kc_resource_field_index(&kc_resources[o->res], field);
+    return i >= 0 ? o->fields[i] : NULL;
+}
+
+static char *make_key(const char *ns, const char *name)
+{
+    kc_buf b = KC_BUF_INIT;
+    if (ns && ns[0]) kc_buf_addf(&b, "%s/", ns);
+    kc_buf_adds(&b, name);
+    return kc_buf_take(&b);
+}
+
+/* Scalar at a dotted path, as the string a field selector compares with. */
+static char *field_value(json_t *obj, const char *path)
+{
+    char seg[128];
+    json_t *v = obj;
+    for (const char *p = path; v && *p;) {
+        size_t n = strcspn(p, ".");
+        if (n >= sizeof seg) return xstrdup("");
+        memcpy(seg, p, n);
+        seg[n] = 0;
+        v = json_is_object(v) ? json_object_get(v, seg) : NULL;
+        p += n + (p[n] == '.');
+    }
+    if (json_is_string(v)) return xstrdup(json_string_value(v));
+    if (json_is_boolean(v)) return xstrdup(json_is_true(v) ? "true" : "false");
+    if (json_is_integer(v)) {
+        char b[32];
+        snprintf(b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return xstrdup(b);
+    }
+    return xstrdup("");
+}
+
+static kc_obj *obj_alloc(int res, const char *ns, const char *name)
+{
+    kc_obj *o = xcalloc(1, sizeof *o);
+    o->refs = 1;
+    o->res = res;
+    o->ns = xstrdup(ns ? ns : "");
+    o->name = xstrdup(name ? name : "");
+    o->key = make_key(o->ns, o->name);
+    o->fields = xcalloc(KC_MAX_FIELDS, sizeof *o->fields);
+    return o;
+}
+
+/* Builds an object from a parsed document: stamps the revision, serializes, extracts the index. */
+static kc_obj *obj_from_json(int res, json_t *doc, uint64_t rev)
+{
+    json_t *md = json_object_get(doc, "metadata");
+    char rv[24];
+    snprintf(rv, sizeof rv, "%" PRIu64, rev);
+    json_object_set_new(md, "resourceVersion", json_string(rv));
+    kc_obj *o = obj_alloc(res, json_string_value(json_object_get(md, "namespace")),
+                          json_string_value(json_object_get(md, "name")));
+    o->rev = rev;
+    o->uid = xstrdup(json_string_value(json_object_get(md, "uid")) ?: "");
+    json_t *labels = json_object_get(md, "labels");
+    o->labels = json_is_object(labels) && json_object_size(labels) ? json_deep_copy(labels) : NULL;
+    o->deleting = json_object_get(md, "deletionTimestamp") != NULL;
+    const kc_resource *r = &kc_resources[res];
+    for (int i = 0; i < KC_MAX_FIELDS && r->fields[i]; i++) o->fields[i] = field_value(doc, r->fields[i]);
+    o->json = json_dumps(doc, JSON_COMPACT);
+    if (!o->json) kc_oom();
+    o->len = strlen(o->json);
+    return o;
+}
+
+/* The small index document stored beside each value so a restart needs no full parse. */
+static char *obj_index(const kc_obj *o)
+{
+    json_t *f = json_array();
+    const kc_resource *r = &kc_resources[o->res];
+    for (int i = 0; i < KC_MAX_FIELDS && r->fields[i]; i++) json_array_append_new(f, json_string(o->fields[i]));
+    json_t *idx = json_pack("{s:s,s:O,s:o,s:b}", "u", o->uid, "l", o->labels ? o->labels : json_null(), "f",
+                            f, "d", o->deleting);
+    char *s = json_dumps(idx, JSON_COMPACT);
+    json_decref(idx);
+    return s;
+}
+
+static kc_obj *obj_from_index(int res, const char *key, uint64_t rev, const char *idxs, const char *val,
+                              size_t len)
+{
+    const char *slash = kc_resources[res].namespaced ? strchr(key, '/') : NULL;
+    char *ns = slash ? xstrndup(key, (size_t)(slash - key)) : xstrdup("");
+    kc_obj *o = obj_alloc(res, ns, slash ? slash + 1 : key);
+    free(ns);
+    json_t *idx = json_loads(idxs, 0, NULL);
+    o->rev = rev;
+    o->uid = xstrdup(json_string_value(json_object_get(idx, "u")) ?: "");
+    json_t *l = json_object_get(idx, "l");
+    o->labels = json_is_object(l) ? json_incref(l) : NULL;
+    o->deleting = json_is_true(json_object_get(idx, "d"));
+    json_t *f = json_object_get(idx, "f");
+    const kc_resource *r = &kc_resources[res];
+    for (int i = 0; i < KC_MAX_FIELDS && r->fields[i]; i++)
+        o->fields[i] = xstrdup(json_string_value(json_array_get(f, (size_t)i)) ?: "");
+    json_decref(idx);
+    o->json = xstrndup(val, len);
+    o->len = len;
+    return o;
+}
+
+/* ---- keyspace ---- */
+
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp((*(entry *const *)a)->key, (*(entry *const *)b)->key);
+}
+
+static void ks_sort(keyspace *ks)
+{
+    if (!ks->dirty && ks->sorted) return;
+    ks->sorted = xrealloc(ks->sorted, (kc_map_len(&ks->map) + 1) * sizeof *ks->sorted);
+    ks->nsorted = 0;
+    void *v;
+    for (size_t it = 0; kc_map_next(&ks->map, &it, NULL, &v);) ks->sorted[ks->nsorted++] = v;
+    qsort(ks->sorted, ks->nsorted, sizeof *ks->sorted, entry_cmp);
+    ks->dirty = false;
+}
+
+/* Installs obj as the current state of its key (taking the reference); returns the previous
+ * state (a reference the caller owns) or NULL. */
+static kc_obj *ks_set(keyspace *ks, kc_obj *obj)
+{
+    entry *e = kc_map_get(&ks->map, obj->key);
+    if (!e) {
+        e = xcalloc(1, sizeof *e);
+        e->key = xstrdup(obj->key);
+        kc_map_put(&ks->map, e->key, e);
+        ks->dirty = true;
+    }
+    kc_obj *prev = e->cur;
+    e->cur = obj;
+    return prev;
+}
+
+static kc_obj *ks_remove(keyspace *ks, const char *key)
+{
+    entry *e = kc_map_del(&ks->map, key);
+    if (!e) return NULL;
+    kc_obj *prev = e->cur;
+    free(e->key);
+    free(e);
+    ks->dirty = true;
+    return prev;
+}
+
+static kc_obj *ks_cur(keyspace *ks, const char *key)
+{
+    entry *e = kc_map_get(&ks->map, key);
+    return e ? e->cur : NULL;
+}
+
+/* ---- open / load ---- */
+
+static const char *res_id(int res)
+{
+    static char ids[64][96];
+    if (!ids[res][0])
+        snprintf(ids[res], sizeof ids[res], "%s/%s", kc_resources[res].group, kc_resources[res].resource);
+    return ids[res];
+}
+
+static int res_from_id(const char *id)
+{
+    for (size_t i = 0; i < kc_nresources; i++)
+        if (!strcmp(res_id((int)i), id)) return (int)i;
+    return -1;
+}
+
+static void load_one(void *ud, const char *res, const char *key, uint64_t rev, const char *idx, const char *val,
+                     size_t len)
+{
+    kc_store *s = ud;
+    int r = res_from_id(res);
+    if (r < 0) {
+        fprintf(stderr, "kubec: store: skipping object of unknown resource %s: %s\n", res, key);
+        return;
+    }
+    kc_obj_unref(ks_set(&s->ks[r], obj_from_index(r, key, rev, idx, val, len)));
+}
+
+kc_store *kc_store_open(const kc_backend_ops *ops, void *be, size_t ring_size, kc_err *err)
+{
+    kc_store *s = xcalloc(1, sizeof *s);
+    s->ops = ops;
+    s->be = be;
+    s->ks = xcalloc(kc_nresources, sizeof *s->ks);
+    s->ring_size = ring_size ? ring_size : 1;
+    s->ring = xcalloc(s->ring_size, sizeof *s->ring);
+    if (ops->load(be, load_one, s, &s->rev, err) < 0) {
+        kc_store_free(s);
+        return NULL;
+    }
+    s->durable_rev = s->floor_rev = s->rev;
+    return s;
+}
+
+void kc_store_free(kc_store *s)
+{
+    if (!s) return;
+    kc_store_flush(s);
+    for (size_t r = 0; r < kc_nresources; r++) {
+        void *v;
+        for (size_t it = 0; kc_map_next(&s->ks[r].map, &it, NULL, &v);) {
+            entry *e = v;
+            kc_obj_unref(e->cur);
+            free(e->key);
+            free(e);
+        }
+        kc_map_release(&s->ks[r].map);
+        free(s->ks[r].sorted);
+    }
+    for (size_t i = 0; i < s->ring_size; i++) {
+        kc_obj_unref(s->ring[i].obj);
+        kc_obj_unref(s->ring[i].prev);
+    }
+    if (s->ops && s->ops->close) s->ops->close(s->be);
+    free(s->ring);
+    free(s->ks);
+    free(s->q);
+    free(s);
+}
+
+/* ---- the write path ---- */
+
+static void enqueue(kc_store *s, enum kc_evtype type, kc_obj *obj, kc_obj *prev, kc_write_done done, void *ud)
+{
+    if (s->nq == s->capq) {
+        s->capq = s->capq ? s->capq * 2 : 64;
+        s->q = xrealloc(s->q, s->capq * sizeof *s->q);
+    }
+    s->q[s->nq++] = (pending){type, obj, prev, done, ud};
+}
+
+static int check_write(kc_store *s, enum kc_write_op op, const kc_obj *cur, const char *key, uint64_t expect_rev,
+                       int res, kc_err *err)
+{
+    const kc_resource *r = &kc_resources[res];
+    const char *name = strrchr(key, '/') ? strrchr(key, '/') + 1 : key;
+    const char *grp = r->group[0] ? "." : "";
+    if (op == KC_WRITE_CREATE && cur)
+        return kc_errf(err, KC_EALREADYEXISTS, "%s%s%s \"%s\" already exists", r->resource, grp, r->group, name);
+    if (op != KC_WRITE_CREATE && !cur)
+        return kc_errf(err, KC_ENOTFOUND, "%s%s%s \"%s\" not found", r->resource, grp, r->group, name);
+    if (expect_rev && cur && cur->rev != expect_rev)
+        return kc_errf(err, KC_ECONFLICT,
+                       "Operation cannot be fulfilled on %s%s%s \"%s\": the object has been modified; please "
+                       "apply your changes to the latest version and try again",
+                       r->resource, grp, r->group, name);
+    (void)s;
+    return 0;
+}
+
+int kc_store_write(kc_store *s, enum kc_write_op op, int res, json_t *doc, uint64_t expect_rev,
+                   kc_write_done done, void *ud, const kc_obj **out, kc_err *err)
+{
+    json_t *md = json_object_get(doc, "metadata");
+    const char *ns = json_string_value(json_object_get(md, "namespace"));
+    const char *name = json_string_value(json_object_get(md, "name"));
+    if (!name || !name[0]) {
+        json_decref(doc);
+        return kc_errf(err, KC_EINTERNAL, "store: object without a name");
+    }
+    char *key = make_key(kc_resources[res].namespaced ? ns : "", name);
+    keyspace *ks = &s->ks[res];
+    kc_obj *cur = ks_cur(ks, key);
+    if (check_write(s, op, cur, key, expect_rev, res, err) < 0) {
+        free(key);
+        json_decref(doc);
+        return -1;
+    }
+    kc_obj *obj = obj_from_json(res, doc, ++s->rev);
+    json_decref(doc);
+    kc_obj *prev;
+    if (op == KC_WRITE_DELETE) {
+        prev = ks_remove(ks, key);
+    } else {
+        kc_obj_ref(obj);
+        prev = ks_set(ks, obj);
+    }
+    free(key);
+    enqueue(s, op == KC_WRITE_CREATE ? KC_EV_ADDED : op == KC_WRITE_UPDATE ? KC_EV_MODIFIED : KC_EV_DELETED, obj,
+            prev, done, ud);
+    if (out) *out = obj;
+    return 0;
+}
+
+static void publish(kc_store *s, pending *p)
+{
+    kc_event *slot = &s->ring[s->head % s->ring_size];
+    if (slot->obj) {
+        s->floor_rev = slot->rev;
+        kc_obj_unref(slot->obj);
+        kc_obj_unref(slot->prev);
+    }
+    *slot = (kc_event){p->obj->rev, p->type, p->obj, p->prev};
+    s->head++;
+}
+
+size_t kc_store_flush(kc_store *s)
+{
+    size_t n = s->nq;
+    if (!n) return 0;
+    kc_backend_write *w = xcalloc(n, sizeof *w);
+    char **idx = xcalloc(n, sizeof *idx);
+    for (size_t i = 0; i < n; i++) {
+        kc_obj *o = s->q[i].obj;
+        bool del = s->q[i].type == KC_EV_DELETED;
+        idx[i] = del ? NULL : obj_index(o);
+        w[i] = (kc_backend_write){del, res_id(o->res), o->key, o->rev, idx[i], o->json, o->len};
+    }
+    kc_err err = KC_ERR_INIT;
+    if (s->ops->commit(s->be, w, n, s->rev, &err) < 0) {
+        fprintf(stderr, "kubec: store: commit failed, exiting so that a restart reloads durable state: %s\n",
+                err.msg);
+        exit(70);
+    }
+    for (size_t i = 0; i < n; i++) free(idx[i]);
+    free(idx);
+    free(w);
+    s->durable_rev = s->rev;
+    s->nq = 0; /* callbacks may write again: they append to a fresh queue */
+    pending *batch = s->q;
+    s->q = NULL;
+    s->capq = 0;
+    for (size_t i = 0; i < n; i++) publish(s, &batch[i]);
+    for (size_t i = 0; i < n; i++)
+        if (batch[i].done) batch[i].done(batch[i].ud, batch[i].obj);
+    free(batch);
+    if (s->on_publish) s->on_publish(s->on_publish_ud);
+    return n;
+}
+
+bool kc_store_pending(const kc_store *s)
+{
+    return s->nq > 0;
+}
+
+void kc_store_on_publish(kc_store *s, void (*fn)(void *ud), void *ud)
+{
+    s->on_publish = fn;
+    s->on_publish_ud = ud;
+}
+
+/* ---- reads ---- */
+
+uint64_t kc_store_rev(const kc_store *s)
+{
+    return s->rev;
+}
+
+uint64_t kc_store_oldest_rev(const kc_store *s)
+{
+    return s->floor_rev;
+}
+
+const kc_obj *kc_store_get(kc_store *s, int res, const char *ns, const char *name)
+{
+    char *key = make_key(kc_resources[res].namespaced ? ns : "", name);
+    kc_obj *o = ks_cur(&s->ks[res], key);
+    free(key);
+    return o;
+}
+
+size_t kc_store_count(kc_store *s, int res)
+{
+    return kc_map_len(&s->ks[res].map);
+}
+
+/* First index in the sorted keyspace whose key is > after (or >= prefix when after is NULL). */
+static size_t lower_bound(keyspace *ks, const char *k, bool strictly_after)
+{
+    size_t lo = 0, hi = ks->nsorted;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(ks->sorted[mid]->key, k);
+        if (c < 0 || (strictly_after && c == 0))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool in_scope(const char *key, const char *prefix, size_t plen)
+{
+    return !plen || strncmp(key, prefix, plen) == 0;
+}
+
+/* Historical view: the state of each key changed after rev, as it was at rev (NULL = absent). */
+static int history_overrides(kc_store *s, int res, uint64_t rev, kc_map *ov, kc_err *err)
+{
+    if (rev < s->floor_rev)
+        return kc_errf(err, KC_EEXPIRED, "too old resource version: %" PRIu64 " (%" PRIu64 ")", rev,
+                       s->floor_rev + 1);
+    static kc_obj absent;
+    for (uint64_t seq = s->head; seq > 0 && seq + s->ring_size > s->head; seq--) {
+        kc_event *e = &s->ring[(seq - 1) % s->ring_size];
+        if (!e->obj || e->rev <= rev) break;
+        if (e->obj->res != res) continue;
+        kc_map_put(ov, e->obj->key, e->prev ? (void *)e->prev : &absent);
+    }
+    (void)absent;
+    return 0;
+}
+
+static int obj_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp((*(kc_obj *const *)a)->key, (*(kc_obj *const *)b)->key);
+}
+
+static int list_at(kc_store *s, int res, const char *prefix, const char *after, uint64_t rev, kc_list_cb cb,
+                   void *ud, kc_err *err)
+{
+    kc_map ov = KC_MAP_INIT;
+    if (history_overrides(s, res, rev, &ov, err) < 0) return -1;
+    keyspace *ks = &s->ks[res];
+    size_t plen = strlen(prefix), n = 0, cap = kc_map_len(&ks->map) + kc_map_len(&ov) + 1;
+    kc_obj **v = xmalloc(cap * sizeof *v);
+    void *p;
+    for (size_t it = 0; kc_map_next(&ks->map, &it, NULL, &p);) {
+        entry *e = p;
+        if (!kc_map_get(&ov, e->key) && in_scope(e->key, prefix, plen)) v[n++] = e->cur;
+    }
+    const char *k;
+    for (size_t it = 0; kc_map_next(&ov, &it, &k, &p);) {
+        kc_obj *o = p;
+        if (o->key && in_scope(o->key, prefix, plen)) v[n++] = o;
+    }
+    qsort(v, n, sizeof *v, obj_ptr_cmp);
+    for (size_t i = 0; i < n; i++)
+        if ((!after || strcmp(v[i]->key, after) > 0) && !cb(ud, v[i])) break;
+    free(v);
+    kc_map_release(&ov);
+    return 0;
+}
+
+int kc_store_list(kc_store *s, int res, const char *ns, const char *after, uint64_t rev, kc_list_cb cb, void *ud,
+                  kc_err *err)
+{
+    char prefix[300] = "";
+    if (ns && kc_resources[res].namespaced) snprintf(prefix, sizeof prefix, "%s/", ns);
+    if (rev && rev < s->rev) return list_at(s, res, prefix, after, rev, cb, ud, err);
+    keyspace *ks = &s->ks[res];
+    ks_sort(ks);
+    size_t plen = strlen(prefix);
+    size_t i = after && strcmp(after, prefix) >= 0 ? lower_bound(ks, after, true) : lower_bound(ks, prefix, false);
+    for (; i < ks->nsorted && in_scope(ks->sorted[i]->key, prefix, plen); i++)
+        if (!cb(ud, ks->sorted[i]->cur)) break;
+    return 0;
+}
+
+/* ---- the watch ring ---- */
+
+uint64_t kc_store_seq_head(const kc_store *s)
+{
+    return s->head;
+}
+
+uint64_t kc_store_seq_for_rev(const kc_store *s, uint64_t rev, bool *too_old)
+{
+    *too_old = rev < s->floor_rev;
+    uint64_t lo = s->head > s->ring_size ? s->head - s->ring_size : 0, hi = s->head;
+    while (lo < hi) { /* first seq whose event rev > rev */
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (s->ring[mid % s->ring_size].rev <= rev)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const kc_event *kc_store_event(const kc_store *s, uint64_t seq, bool *lost)
+{
+    *lost = seq + s->ring_size < s->head;
+    if (*lost || seq >= s->head) return NULL;
+    return &s->ring[seq % s->ring_size];
+}
