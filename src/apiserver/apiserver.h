@@ -55,6 +55,7 @@ typedef struct kc_req {
     void *ctx;        /* handler state for asynchronous completion */
     void (*ctx_free)(void *);
     bool replied;
+    bool reply_scale; /* answer writes with the autoscaling/v1 Scale view */
     struct kc_selection *sel; /* list/watch selectors, parsed on first use (list.c) */
 } kc_req;
 

@@ -29,7 +29,10 @@ uint64_t kc_parse_rv(const char *s, bool *ok)
 void kc_store_done(void *ud, const kc_obj *obj)
 {
     kc_req *r = ud;
-    kc_reply_obj(r, (int)(intptr_t)r->ctx, obj);
+    if (r->reply_scale)
+        kc_handle_get_scale(r, obj->res, obj);
+    else
+        kc_reply_obj(r, (int)(intptr_t)r->ctx, obj);
     r->ctx = NULL;
     kc_req_unref(r);
 }

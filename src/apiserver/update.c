@@ -145,7 +145,10 @@ int kc_finish_update(kc_req *r, int res, const kc_obj *cur, json_t *doc, const c
     json_object_set_new(nmd, "resourceVersion", json_string(rv));
     rc = 0;
     if (json_equal(nw, old)) { /* no-op: same object, same resourceVersion */
-        kc_reply_obj(r, 200, cur);
+        if (r->reply_scale)
+            kc_handle_get_scale(r, res, cur);
+        else
+            kc_reply_obj(r, 200, cur);
         goto out;
     }
     if (kc_dry_run(r)) {
@@ -214,6 +217,7 @@ static int apply_scale(kc_req *r, int res, const kc_obj *cur, json_t *scale, kc_
     json_t *spec = json_object_get(doc, "spec");
     if (!json_is_object(spec)) json_object_set_new(doc, "spec", spec = json_object());
     json_object_set_new(spec, "replicas", json_integer(n));
+    r->reply_scale = true;
     int rc = kc_finish_update(r, res, cur, doc, NULL, err);
     json_decref(doc);
     return rc;

@@ -49,13 +49,17 @@ int kc_errf(kc_err *err, kc_reason reason, const char *fmt, ...)
 
 int kc_err_wrap(kc_err *err, const char *fmt, ...)
 {
-    char prefix[512], old[sizeof err->msg];
+    char buf[2 * sizeof err->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(buf, sizeof err->msg, fmt, ap);
     va_end(ap);
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof err->msg) n = sizeof err->msg - 1;
+    memcpy(buf + n, ": ", 2);
+    memcpy(buf + n + 2, err->msg, sizeof err->msg);
+    buf[sizeof err->msg - 1] = 0;
+    memcpy(err->msg, buf, sizeof err->msg);
     if (err->reason == KC_OK) err->reason = KC_EINTERNAL;
     return -1;
 }
