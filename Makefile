@@ -48,18 +48,28 @@ build/tests/%: tests/unit/%.c build/libkubec.a
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libkubec.a -lcriterion $(LDLIBS)
 
-# Fuzz targets: built with clang/libFuzzer against the library sources (not the gcc archive).
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -Isrc -Ibuild/gen -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_SRC)
+# Fuzz targets: the library is built once more with clang and sanitizers (build/fuzzlib),
+# then each target links it with libFuzzer.
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Isrc -Ibuild/gen -D_GNU_SOURCE -fsanitize=address,undefined
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzzlib/%.o) build/fuzzlib/schema_tables.o
+build/fuzzlib/%.o: %.c build/gen/schema_tables.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+build/fuzzlib/schema_tables.o: build/gen/schema_tables.c
+	@mkdir -p build/fuzzlib
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(GEN_SRC) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
 
 fuzz: $(FUZZ_BIN)
-	@set -e; for f in $(FUZZ_BIN); do echo "== $$f"; mkdir -p build/corpus/$$(basename $$f); \
-	  $$f -runs=20000 -max_len=4096 build/corpus/$$(basename $$f) tests/fuzz/corpus/$$(basename $$f) 2>&1 | tail -2; done
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/corpus/$$n; \
+	  if ! $$f -runs=50000 -max_total_time=10 -max_len=4096 build/corpus/$$n tests/fuzz/corpus/$$n \
+	       > build/fuzz/$$n.log 2>&1; then tail -40 build/fuzz/$$n.log; echo "FUZZ FAILED: $$n"; exit 1; fi; \
+	  echo "fuzz $$n: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$n.log)"; done
 
 e2e: bin/kubec
 	/usr/bin/python3 -m pytest -q tests/e2e
