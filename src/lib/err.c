@@ -4,6 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Cuts s back to a UTF-8 character boundary after a truncating vsnprintf (len bytes wanted). */
+static void utf8_trim(char *s, size_t cap, int wanted)
+{
+    if (wanted < 0 || (size_t)wanted < cap) return;
+    size_t n = strlen(s);
+    while (n > 0 && ((unsigned char)s[n - 1] & 0xC0) == 0x80) n--;
+    if (n > 0 && ((unsigned char)s[n - 1] & 0x80)) n--; /* the lead byte of the cut character */
+    s[n] = 0;
+}
+
 static const struct {
     int code;
     const char *name;
@@ -42,8 +52,9 @@ int kc_errf(kc_err *err, kc_reason reason, const char *fmt, ...)
     va_list ap;
     err->reason = reason;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    utf8_trim(err->msg, sizeof err->msg, n);
     return -1;
 }
 
@@ -69,8 +80,9 @@ void kc_err_cause(kc_err *err, const char *reason, const char *field, const char
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    utf8_trim(msg, sizeof msg, n);
     if (!err->causes) err->causes = json_array();
     json_array_append_new(err->causes, json_pack("{s:s,s:s,s:s}", "reason", reason, "message", msg, "field", field));
 }
