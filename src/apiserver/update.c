@@ -309,10 +309,10 @@ void kc_handle_patch(kc_req *r, int res, const kc_obj *cur, const char *sub)
     json_decref(doc);
     return;
 fail:
-    if (err.reason == KC_EINVALID && !kc_err_ncauses(&err) && !strstr(err.msg, "is invalid")) {
-        /* a failed JSON patch operation: "The request is invalid: <message>" */
-    }
-    kc_reply_err(r, &err, rd, name);
+    if (err.reason == KC_EINVALID && !kc_err_ncauses(&err) && !strstr(err.msg, " is invalid"))
+        kc_reply_err(r, &err, NULL, NULL); /* a failed patch op: kubectl prints "The request is invalid: ..." */
+    else
+        kc_reply_err(r, &err, rd, name);
     kc_err_release(&err);
     json_decref(base);
     json_decref(doc);
