@@ -2,6 +2,7 @@
  * namespace termination. Updates, patches and subresources are in update.c; lists in list.c.
  * Everything written goes through kc_store_write (the single write path). */
 #include "apiserver/crud.h"
+#include "apiserver/tableview.h"
 #include "api/names.h"
 #include "lib/xalloc.h"
 #include "lib/yaml.h"
@@ -298,10 +299,15 @@ static void handle_get(kc_req *r, int res, const char *ns, const char *name, con
         kc_reply_err(r, &err, rd, name);
         return;
     }
-    if (sub && !strcmp(sub, "scale"))
+    if (sub && !strcmp(sub, "scale")) {
         kc_handle_get_scale(r, res, o);
-    else
+    } else if (kc_wants_table(r)) {
+        size_t len;
+        char *t = kc_table_single(o, kc_table_include(r), &len);
+        kc_reply(r, 200, KC_TABLE_CTYPE, t, len);
+    } else {
         kc_reply_obj(r, 200, o);
+    }
 }
 
 /* ---- delete ---- */

@@ -3,6 +3,7 @@
  * revision; Exact and continue read a past revision from the watch ring). The answer is built
  * from the stored bytes of each object: nothing is re-encoded. */
 #include "apiserver/crud.h"
+#include "apiserver/tableview.h"
 #include "api/selector.h"
 #include "lib/xalloc.h"
 #include <inttypes.h>
@@ -154,6 +155,7 @@ typedef struct lister {
     long limit, n;
     const kc_obj *last;
     bool more;
+    int table; /* -1: plain list; else KC_INCLUDE_* for Table rows */
 } lister;
 
 static bool list_one(void *ud, const kc_obj *o)
@@ -165,7 +167,10 @@ static bool list_one(void *ud, const kc_obj *o)
         return false;
     }
     if (l->n++) kc_buf_add(&l->out, ",", 1);
-    kc_buf_add(&l->out, o->json, o->len);
+    if (l->table >= 0)
+        kc_table_add_row(&l->out, o, l->table);
+    else
+        kc_buf_add(&l->out, o->json, o->len);
     l->last = o;
     return true;
 }
@@ -211,12 +216,18 @@ char *kc_list_body(kc_req *r, int res, const char *ns, size_t *len, kc_err *err)
     char *start = NULL;
     if (selection(r, res, err) < 0 || read_revision(r, st, &rev, &start, err) < 0) return NULL;
     const char *lim = kc_req_query(r, "limit");
-    lister l = {r, KC_BUF_INIT, lim ? atol(lim) : 0, 0, NULL, false};
-    kc_buf_addf(&l.out, "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%" PRIu64
-                "\"",
-                rd->kind, kc_resource_api_version(rd), rev ? rev : kc_store_rev(st));
+    lister l = {r, KC_BUF_INIT, lim ? atol(lim) : 0, 0, NULL, false, kc_wants_table(r) ? kc_table_include(r) : -1};
+    if (l.table >= 0)
+        kc_buf_adds(&l.out, "{\"kind\":\"Table\",\"apiVersion\":\"meta.k8s.io/v1\"");
+    else
+        kc_buf_addf(&l.out, "{\"kind\":\"%sList\",\"apiVersion\":\"%s\"", rd->kind, kc_resource_api_version(rd));
+    kc_buf_addf(&l.out, ",\"metadata\":{\"resourceVersion\":\"%" PRIu64 "\"", rev ? rev : kc_store_rev(st));
     size_t meta_end = l.out.len;
-    kc_buf_adds(&l.out, "},\"items\":[");
+    kc_buf_adds(&l.out, "}");
+    if (l.table >= 0)
+        kc_table_rows_start(&l.out, res);
+    else
+        kc_buf_adds(&l.out, ",\"items\":[");
     int rc = kc_store_list(st, res, ns, start, rev, list_one, &l, err);
     free(start);
     if (rc < 0) {
@@ -249,5 +260,5 @@ void kc_handle_list(kc_req *r, int res, const char *ns)
         kc_err_release(&err);
         return;
     }
-    kc_reply(r, 200, "application/json", body, len);
+    kc_reply(r, 200, kc_wants_table(r) ? KC_TABLE_CTYPE : "application/json", body, len);
 }

@@ -9,6 +9,7 @@
  * Backpressure is h2o's generator protocol: one h2o_send in flight; w_proceed asks for more,
  * so a slow watcher never makes the server buffer without limit (it falls behind in the ring). */
 #include "apiserver/apiserver.h"
+#include "apiserver/tableview.h"
 #include "lib/xalloc.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ typedef struct watcher {
     const kc_obj **init;
     size_t ninit, iinit;
     bool inflight, stopped, closing, final, bookmarks;
+    int table; /* -1: objects; else KC_INCLUDE_*: one-row Tables */
     time_t deadline, last_bookmark;
     h2o_linklist_t link;
     kc_buf buf;
@@ -40,7 +42,14 @@ static const char *evname[] = {"ADDED", "MODIFIED", "DELETED"};
 static void add_event(watcher *w, const char *type, const kc_obj *o)
 {
     kc_buf_addf(&w->buf, "{\"type\":\"%s\",\"object\":", type);
-    kc_buf_add(&w->buf, o->json, o->len);
+    if (w->table >= 0) {
+        size_t n;
+        char *t = kc_table_single(o, w->table, &n);
+        kc_buf_add(&w->buf, t, n);
+        free(t);
+    } else {
+        kc_buf_add(&w->buf, o->json, o->len);
+    }
     kc_buf_add(&w->buf, "}\n", 2);
     if (o->rev > w->sent_rev) w->sent_rev = o->rev;
 }
@@ -207,6 +216,7 @@ void kc_watch_start(kc_req *r, int res, const char *ns)
     w->res = res;
     w->ns = ns ? xstrdup(ns) : NULL;
     w->bookmarks = kc_req_query_bool(r, "allowWatchBookmarks");
+    w->table = kc_wants_table(r) ? kc_table_include(r) : -1;
     const char *to = kc_req_query(r, "timeoutSeconds");
     long secs = to && atol(to) > 0 ? atol(to) : 1800;
     w->deadline = time(NULL) + secs;
@@ -219,7 +229,8 @@ void kc_watch_start(kc_req *r, int res, const char *ns)
     r->replied = true;
     h->res.status = 200;
     h->res.reason = "OK";
-    h2o_add_header(&h->pool, &h->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    const char *ct = w->table >= 0 ? KC_TABLE_CTYPE : "application/json";
+    h2o_add_header(&h->pool, &h->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct, strlen(ct));
     h2o_start_response(h, &w->super);
     h2o_linklist_insert(&r->srv->watchers, &w->link);
     r->srv->nwatchers++;
