@@ -5,6 +5,13 @@
 #include <sys/random.h>
 #include <time.h>
 
+uint64_t kc_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 void kc_now_rfc3339(char out[32])
 {
     time_t t = time(NULL);

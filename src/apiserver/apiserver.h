@@ -55,7 +55,8 @@ typedef struct kc_req {
     void *ctx;        /* handler state for asynchronous completion */
     void (*ctx_free)(void *);
     bool replied;
-    bool reply_scale; /* answer writes with the autoscaling/v1 Scale view */
+    bool reply_scale;
+    bool bad_path; /* a path segment decoded to NUL, "." or ".." */ /* answer writes with the autoscaling/v1 Scale view */
     struct kc_selection *sel; /* list/watch selectors, parsed on first use (list.c) */
 } kc_req;
 
@@ -63,6 +64,7 @@ typedef struct kc_req {
 const char *kc_req_query(const kc_req *r, const char *key);
 bool kc_req_query_bool(const kc_req *r, const char *key); /* Go ParseBool: 1 t T TRUE true True */
 bool kc_req_accepts(const kc_req *r, const char *needle);
+int kc_check_query(const kc_req *r, kc_err *err); /* 400 for malformed bools and integers */
 void kc_req_ref(kc_req *r);
 void kc_req_unref(kc_req *r);
 /* Replies with a body (taken: malloc'd) and content type. No-op if the client is gone. */
@@ -95,6 +97,7 @@ void kc_watch_tick(kc_apiserver *s);
 
 /* admit.c: object metadata on create/update; time formatting */
 void kc_now_rfc3339(char out[32]);
+uint64_t kc_now_ms(void); /* monotonic milliseconds */
 void kc_new_uid(char out[37]);
 void kc_random_suffix(char *out, size_t n);
 

@@ -3,6 +3,7 @@
  * Everything written goes through kc_store_write (the single write path). */
 #include "apiserver/crud.h"
 #include "apiserver/tableview.h"
+#include "api/defaults.h"
 #include "api/names.h"
 #include "lib/xalloc.h"
 #include "lib/yaml.h"
@@ -119,6 +120,7 @@ int kc_decode_object(kc_req *r, int res, json_t *doc, const char *want_kind, con
         return kc_errf(err, KC_EBADREQUEST, "%s in version \"%s\" cannot be handled as a %s: %s", want_kind, ver,
                        want_kind, msg);
     }
+    kc_defaults_apply(t, doc);
     return 0;
 }
 
@@ -262,6 +264,7 @@ static void handle_create(kc_req *r, int res, const char *ns)
     if (rd->namespaced && check_namespace(r->srv, ns, &err) < 0) goto fail;
     if (!strcmp(rd->kind, "Namespace")) prepare_namespace(doc, md, name);
     initial_status(res, doc);
+    kc_defaults_apply(kc_schema_type(rd->schema_type), doc); /* the zero values a fresh status shows */
     if (kc_dry_run(r)) {
         kc_reply_json(r, 201, doc);
         return;
@@ -451,15 +454,18 @@ static void handle_delete(kc_req *r, int res, const char *ns, const char *name)
             goto fail;
         }
     if (!(opts = delete_options(r, &err))) goto fail;
-    int rc = kc_delete_object(r->srv->store ? r->srv : NULL, res, cur, opts, kc_dry_run(r), kc_store_done, r, &out, &err);
+    int rc = kc_delete_object(r->srv, res, cur, opts, kc_dry_run(r), kc_store_done, r, &out, &err);
     if (rc < 0) goto fail;
+    /* 202 only when the object stays and orphanDependents=false was asked (upstream's rule) */
+    json_t *orphan = json_object_get(opts, "orphanDependents");
+    int code = rc == 0 && json_is_false(orphan) ? 202 : 200;
     json_decref(opts);
     if (out == cur) { /* nothing written (dry run, or already deleting) */
-        kc_reply_obj(r, rc == 1 ? 200 : 202, cur);
+        kc_reply_obj(r, code, cur);
         return;
     }
     kc_req_ref(r);
-    kc_reply_when_durable(r, rc == 1 ? 200 : 202, out);
+    kc_reply_when_durable(r, code, out);
     return;
 fail:
     json_decref(opts);

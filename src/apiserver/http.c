@@ -57,12 +57,12 @@ static int hexval(int c)
     return -1;
 }
 
-/* Decodes %XX and '+' (application/x-www-form-urlencoded, as Go's url.ParseQuery does). */
-static char *url_decode(const char *s, size_t n)
+/* Decodes %XX, and '+' as a space in query strings (as Go's url.ParseQuery does). */
+static char *decode(const char *s, size_t n, bool plus)
 {
     char *out = xmalloc(n + 1), *o = out;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
+        if (plus && s[i] == '+') {
             *o++ = ' ';
         } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
                    hexval(s[i + 2]) >= 0) {
@@ -74,6 +74,16 @@ static char *url_decode(const char *s, size_t n)
     }
     *o = 0;
     return out;
+}
+
+static char *url_decode(const char *s, size_t n)
+{
+    return decode(s, n, true);
+}
+
+static char *path_decode(const char *s, size_t n)
+{
+    return decode(s, n, false);
 }
 
 static void parse_query(kc_req *r, const char *q, size_t n)
@@ -94,6 +104,14 @@ static void parse_query(kc_req *r, const char *q, size_t n)
     }
 }
 
+static int count_escapes(const char *s, size_t n)
+{
+    int k = 0;
+    for (size_t i = 0; i + 2 < n; i++)
+        if (s[i] == '%' && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) k++, i += 2;
+    return k;
+}
+
 static void parse_path(kc_req *r, const char *p, size_t n)
 {
     r->path = xstrndup(p, n);
@@ -103,7 +121,13 @@ static void parse_path(kc_req *r, const char *p, size_t n)
         while (j < n && p[j] != '/') j++;
         if (j > i) {
             r->seg = xrealloc(r->seg, (size_t)(r->nseg + 1) * sizeof *r->seg);
-            r->seg[r->nseg++] = url_decode(p + i, j - i);
+            char *seg = path_decode(p + i, j - i);
+            size_t raw_len = j - i, dec_len = strlen(seg);
+            /* a decoded segment may not hide a NUL or a slash, nor be a dot segment */
+            if (!strcmp(seg, ".") || !strcmp(seg, "..") || strchr(seg, '/') ||
+                dec_len + 2 * (size_t)count_escapes(p + i, raw_len) != raw_len)
+                r->bad_path = true;
+            r->seg[r->nseg++] = seg;
         }
         i = j;
     }
@@ -121,6 +145,40 @@ const char *kc_req_query(const kc_req *r, const char *key)
     for (int i = r->nq - 1; i >= 0; i--)
         if (!strcmp(r->q[i].k, key)) return r->q[i].v;
     return NULL;
+}
+
+static int parse_bool(const char *v)
+{
+    static const char *yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *no[] = {"0", "f", "F", "false", "FALSE", "False"};
+    for (size_t i = 0; i < 6; i++) {
+        if (!strcmp(v, yes[i])) return 1;
+        if (!strcmp(v, no[i])) return 0;
+    }
+    return -1;
+}
+
+/* Parameters with a syntax are checked up front, as the real server's decoder does. */
+int kc_check_query(const kc_req *r, kc_err *err)
+{
+    static const char *bools[] = {"watch", "allowWatchBookmarks", "orphanDependents", "sendInitialEvents", "force"};
+    static const char *ints[] = {"limit", "timeoutSeconds", "gracePeriodSeconds"};
+    for (int i = 0; i < r->nq; i++) {
+        for (size_t k = 0; k < sizeof bools / sizeof *bools; k++)
+            if (!strcmp(r->q[i].k, bools[k]) && parse_bool(r->q[i].v) < 0)
+                return kc_errf(err, KC_EBADREQUEST, "%s: strconv.ParseBool: parsing \"%s\": invalid syntax",
+                               r->q[i].k, r->q[i].v);
+        for (size_t k = 0; k < sizeof ints / sizeof *ints; k++) {
+            char *end;
+            if (strcmp(r->q[i].k, ints[k])) continue;
+            errno = 0;
+            strtoll(r->q[i].v, &end, 10);
+            if (!r->q[i].v[0] || *end || errno)
+                return kc_errf(err, KC_EBADREQUEST, "%s: strconv.ParseInt: parsing \"%s\": invalid syntax",
+                               r->q[i].k, r->q[i].v);
+        }
+    }
+    return 0;
 }
 
 bool kc_req_query_bool(const kc_req *r, const char *key)
@@ -239,6 +297,17 @@ notfound:
 
 static void route(kc_req *r)
 {
+    kc_err err = KC_ERR_INIT;
+    if (r->bad_path) {
+        kc_errf(&err, KC_EBADREQUEST, "invalid request path: a path segment may not be \".\", \"..\", nor contain "
+                "\"/\" or NUL");
+        kc_reply_err(r, &err, NULL, NULL);
+        return;
+    }
+    if (kc_check_query(r, &err) < 0) {
+        kc_reply_err(r, &err, NULL, NULL);
+        return;
+    }
     if (kc_discovery_route(r)) return;
     if (r->nseg >= 2 && !strcmp(r->seg[0], "api") && !strcmp(r->seg[1], "v1")) {
         route_resource(r, "", "v1", r->seg + 2, r->nseg - 2);
@@ -260,7 +329,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *h)
     hook *hk = h2o_mem_alloc_shared(&h->pool, sizeof *hk, on_dispose);
     hk->r = r;
     snprintf(r->method, sizeof r->method, "%.*s", (int)h->method.len, h->method.base);
-    parse_path(r, h->path_normalized.base, h->path_normalized.len);
+    /* the raw path, not h2o's normalized one: "%2e%2e" must stay a (bad) name, not climb up */
+    parse_path(r, h->path.base, h->query_at != SIZE_MAX ? h->query_at : h->path.len);
     if (h->query_at != SIZE_MAX) parse_query(r, h->path.base + h->query_at + 1, h->path.len - h->query_at - 1);
     r->ctype = header(h, H2O_TOKEN_CONTENT_TYPE);
     r->accept = header(h, H2O_TOKEN_ACCEPT);

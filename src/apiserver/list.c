@@ -202,7 +202,8 @@ static int read_revision(kc_req *r, kc_store *st, uint64_t *rev, char **start, k
     if (want > kc_store_rev(st))
         return kc_errf(err, KC_ETIMEOUT, "Too large resource version: %" PRIu64 ", current: %" PRIu64, want,
                        kc_store_rev(st));
-    if (match && !strcmp(match, "Exact")) *rev = want;
+    bool legacy_exact = (!match || !match[0]) && kc_req_query(r, "limit") && atol(kc_req_query(r, "limit")) > 0;
+    if ((match && !strcmp(match, "Exact")) || legacy_exact) *rev = want; /* KEP-2523: limit + RV means Exact */
     else if (match && match[0] && strcmp(match, "NotOlderThan"))
         return kc_errf(err, KC_EBADREQUEST, "resourceVersionMatch: Unsupported value: \"%s\"", match);
     return 0;

@@ -3,7 +3,7 @@
  *
  *   h2o_evloop_run (requests; writes are applied and queued)
  *     -> kc_store_flush (one durable transaction; replies and watch events go out)
- *     -> once a second: namespace termination, watch deadlines and bookmarks
+ *     -> every 50 ms: watch deadlines and bookmarks; once a second: namespace termination
  *
  * until SIGINT/SIGTERM. */
 #include "apiserver/apiserver.h"
@@ -83,15 +83,18 @@ static bool loop_busy(kc_apiserver *s)
 
 static void run_loop(kc_apiserver *s)
 {
-    time_t last = time(NULL);
+    uint64_t last_tick = kc_now_ms(), last_ns = last_tick;
     while (!s->stop) {
-        h2o_evloop_run(s->ctx.loop, loop_busy(s) ? 0 : 100);
+        h2o_evloop_run(s->ctx.loop, loop_busy(s) ? 0 : 50);
         kc_store_flush(s->store);
-        time_t now = time(NULL);
-        if (now != last) {
-            last = now;
-            if (kc_ns_terminate_step(s)) kc_store_flush(s->store);
+        uint64_t now = kc_now_ms();
+        if (now - last_tick >= 50) { /* watch deadlines and bookmarks */
+            last_tick = now;
             kc_watch_tick(s);
+        }
+        if (now - last_ns >= 1000) {
+            last_ns = now;
+            if (kc_ns_terminate_step(s)) kc_store_flush(s->store);
         }
     }
 }

@@ -30,9 +30,10 @@ typedef struct watcher {
     uint64_t seq, after_rev, sent_rev;
     const kc_obj **init;
     size_t ninit, iinit;
-    bool inflight, stopped, closing, final, bookmarks;
+    bool inflight, stopped, closing, final, bookmarks, expired;
     int table; /* -1: objects; else KC_INCLUDE_*: one-row Tables */
-    time_t deadline, last_bookmark;
+    uint64_t deadline_ms;
+    time_t last_bookmark;
     h2o_linklist_t link;
     kc_buf buf;
 } watcher;
@@ -54,6 +55,13 @@ static void add_event(watcher *w, const char *type, const kc_obj *o)
     if (o->rev > w->sent_rev) w->sent_rev = o->rev;
 }
 
+/* Queues the 410 ERROR event; it is written by the next fill(). */
+static void expire(watcher *w)
+{
+    w->expired = true;
+    w->closing = true;
+}
+
 static void add_expired(watcher *w, uint64_t rev)
 {
     kc_buf_addf(&w->buf,
@@ -61,7 +69,7 @@ static void add_expired(watcher *w, uint64_t rev)
                 "\"status\":\"Failure\",\"message\":\"too old resource version: %" PRIu64 " (%" PRIu64 ")\","
                 "\"reason\":\"Expired\",\"code\":410}}\n",
                 rev, kc_store_oldest_rev(w->srv->store) + 1);
-    w->closing = true;
+    w->expired = false;
 }
 
 static bool in_ns(const watcher *w, const kc_obj *o)
@@ -86,11 +94,13 @@ static void add_ring_event(watcher *w, const kc_event *ev)
 
 static void fill(watcher *w)
 {
+    if (w->expired) add_expired(w, w->after_rev);
     while (w->iinit < w->ninit && w->buf.len < CHUNK) add_event(w, "ADDED", w->init[w->iinit++]);
     while (w->buf.len < CHUNK && !w->closing) {
         bool lost;
         const kc_event *ev = kc_store_event(w->srv->store, w->seq, &lost);
         if (lost) {
+            expire(w);
             add_expired(w, w->after_rev);
             break;
         }
@@ -193,7 +203,7 @@ static int start_position(watcher *w, kc_req *r, kc_err *err)
     if (*end || rvq[0] == '-') return kc_errf(err, KC_EBADREQUEST, "invalid resource version: %s", rvq);
     bool too_old;
     w->seq = kc_store_seq_for_rev(st, w->after_rev, &too_old);
-    if (too_old) add_expired(w, w->after_rev);
+    if (too_old) expire(w);
     return 0;
 }
 
@@ -219,7 +229,7 @@ void kc_watch_start(kc_req *r, int res, const char *ns)
     w->table = kc_wants_table(r) ? kc_table_include(r) : -1;
     const char *to = kc_req_query(r, "timeoutSeconds");
     long secs = to && atol(to) > 0 ? atol(to) : 1800;
-    w->deadline = time(NULL) + secs;
+    w->deadline_ms = kc_now_ms() + (uint64_t)secs * 1000;
     w->last_bookmark = time(NULL);
     if (start_position(w, r, &err) < 0) {
         kc_reply_err(r, &err, &kc_resources[res], NULL);
@@ -250,11 +260,11 @@ void kc_watch_wake_all(void *p)
 
 void kc_watch_tick(kc_apiserver *s)
 {
-    time_t now = time(NULL);
+    uint64_t now = kc_now_ms();
     for (h2o_linklist_t *l = s->watchers.next; l != &s->watchers;) {
         watcher *w = H2O_STRUCT_FROM_MEMBER(watcher, link, l);
         l = l->next;
-        if (now >= w->deadline) w->closing = true;
+        if (now >= w->deadline_ms) w->closing = true;
         push(w);
     }
 }
