@@ -5,6 +5,7 @@
 #include "apiserver/tableview.h"
 #include "api/defaults.h"
 #include "api/names.h"
+#include "api/validation.h"
 #include "lib/xalloc.h"
 #include "lib/yaml.h"
 #include <inttypes.h>
@@ -132,7 +133,7 @@ static int validate_service_name(json_t *md, kc_err *err)
     return msg ? -1 : 0;
 }
 
-int kc_validate_object(int res, json_t *doc, kc_err *err)
+int kc_validate_object(int res, json_t *doc, json_t *old, const char *sub, kc_err *err)
 {
     const kc_resource *rd = &kc_resources[res];
     json_t *md = json_object_get(doc, "metadata");
@@ -141,7 +142,9 @@ int kc_validate_object(int res, json_t *doc, kc_err *err)
     kc_meta_validate(md, rules[rd->name_rule], rd->namespaced, err);
     if (rd->name_rule == KC_NAMERULE_1035) validate_service_name(md, err);
     const kc_type *t = kc_schema_type(rd->schema_type);
-    if (t) kc_schema_validate(t, doc, err);
+    bool status = sub && !strcmp(sub, "status");
+    if (t) kc_schema_validate_flags(t, doc, status ? KC_SV_STATUS : 0, err);
+    if (!status) kc_validate_kind(res, doc, old, err);
     if (!kc_err_ncauses(err)) {
         kc_err_release(err);
         return 0;
@@ -259,7 +262,7 @@ static void handle_create(kc_req *r, int res, const char *ns)
     if (kc_decode_object(r, res, doc, rd->kind, kc_resource_api_version(rd), &err) < 0) goto fail;
     if (prepare_create_meta(r, res, ns, doc, &err) < 0) goto fail;
     json_t *md = json_object_get(doc, "metadata");
-    if (kc_validate_object(res, doc, &err) < 0) goto fail;
+    if (kc_validate_object(res, doc, NULL, NULL, &err) < 0) goto fail;
     const char *name = json_string_value(json_object_get(md, "name"));
     if (rd->namespaced && check_namespace(r->srv, ns, &err) < 0) goto fail;
     if (!strcmp(rd->kind, "Namespace")) prepare_namespace(doc, md, name);

@@ -10,8 +10,9 @@ kc_fieldval kc_field_validation(kc_req *r, kc_err *err, int *bad);
 /* Checks apiVersion/kind against the resource, fills them when missing, and decodes against
  * the field schema (unknown fields, types) in the request's fieldValidation mode. */
 int kc_decode_object(kc_req *r, int res, json_t *doc, const char *want_kind, const char *want_av, kc_err *err);
-/* Name, labels, annotations, required fields and enums: 422 with causes. */
-int kc_validate_object(int res, json_t *doc, kc_err *err);
+/* Name, labels, annotations, required fields, enums and each kind's own rules (old: the stored
+ * object on update, else NULL; sub: "status" for status writes): 422 with causes. */
+int kc_validate_object(int res, json_t *doc, json_t *old, const char *sub, kc_err *err);
 /* Replies once the store has made the write durable (reference on r held until then). */
 void kc_reply_when_durable(kc_req *r, int code, const kc_obj *obj);
 void kc_store_done(void *ud, const kc_obj *obj);

@@ -471,9 +471,12 @@ def _deploy(name, replicas=1, selector=None, template_labels=None):
 @pytest.mark.parametrize("obj,field", [
     (_deploy("negrep", replicas=-1), "spec.replicas"),
     (_deploy("mismatch", selector={"app": "a"}, template_labels={"app": "b"}), "spec.template.metadata.labels"),
-    (_deploy("badtpl", selector={"app": "bad value!"}, template_labels={"app": "bad value!"}),
-     "spec.template.metadata.labels"),
-], ids=["negative-replicas", "selector-mismatch", "bad-template-label"])
+    # upstream validates the template only once the selector itself is valid
+    (_deploy("badsel", selector={"app": "bad value!"}, template_labels={"app": "bad value!"}),
+     'spec.selector.matchLabels: Invalid value: "bad value!"'),
+    (_deploy("badtpl", selector={"app": "ok"}, template_labels={"app": "ok", "tier": "bad value!"}),
+     'spec.template.labels: Invalid value: "bad value!"'),  # upstream's path (fldPath.Child("labels"))
+], ids=["negative-replicas", "selector-mismatch", "bad-selector-label", "bad-template-label"])
 def test_deployment_semantic_validation_422(kubectl, ns, obj, field, tmp_path):
     f = tmp_path / "d.json"
     f.write_text(json.dumps(obj))
