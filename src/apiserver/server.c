@@ -81,12 +81,27 @@ static bool loop_busy(kc_apiserver *s)
     return kc_store_pending(s->store) || l->_pending_as_client || l->_pending_as_server || l->_statechanged.head;
 }
 
+static void on_store_durable(h2o_socket_t *sock, const char *err)
+{
+    kc_apiserver *s = sock->data;
+    (void)err;
+    h2o_buffer_consume(&sock->input, sock->input->size);
+    kc_store_poll(s->store);
+}
+
+static void watch_store(kc_apiserver *s)
+{
+    h2o_socket_t *sock = h2o_evloop_socket_create(s->ctx.loop, dup(kc_store_fd(s->store)), H2O_SOCKET_FLAG_DONT_READ);
+    sock->data = s;
+    h2o_socket_read_start(sock, on_store_durable);
+}
+
 static void run_loop(kc_apiserver *s)
 {
     uint64_t last_tick = kc_now_ms(), last_ns = last_tick;
     while (!s->stop) {
         h2o_evloop_run(s->ctx.loop, loop_busy(s) ? 0 : 50);
-        kc_store_flush(s->store);
+        kc_store_kick(s->store); /* the turn's writes go to the committer as one batch */
         uint64_t now = kc_now_ms();
         if (now - last_tick >= 50) { /* watch deadlines and bookmarks */
             last_tick = now;
@@ -94,7 +109,7 @@ static void run_loop(kc_apiserver *s)
         }
         if (now - last_ns >= 1000) {
             last_ns = now;
-            if (kc_ns_terminate_step(s)) kc_store_flush(s->store);
+            kc_ns_terminate_step(s);
         }
     }
 }
@@ -115,6 +130,7 @@ int kc_apiserver_run(const char *data_dir, const char *listen, kc_err *err)
     if (bootstrap(s, err) < 0) return -1;
     kc_store_on_publish(s->store, kc_watch_wake_all, s);
     kc_http_init(s);
+    watch_store(s);
     if (kc_http_listen(s, err) < 0) return -1;
     signal(SIGPIPE, SIG_IGN);
     running = s;

@@ -6,6 +6,9 @@
 #include "lib/buf.h"
 #include "lib/xalloc.h"
 #include <inttypes.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,15 @@ typedef struct pending {
     void *ud;
 } pending;
 
+/* A group of writes committed in one backend transaction by the committer thread. */
+typedef struct batch {
+    pending *items;
+    size_t n;
+    kc_backend_write *w;
+    char **idx;
+    uint64_t rev;
+} batch;
+
 struct kc_store {
     const kc_backend_ops *ops;
     void *be;
@@ -43,6 +55,13 @@ struct kc_store {
     uint64_t floor_rev;   /* every event with rev > floor_rev is in the ring */
     void (*on_publish)(void *);
     void *on_publish_ud;
+    /* committer thread: one batch in flight while the loop keeps applying the next writes */
+    pthread_t thread;
+    bool thread_started, stopping, inflight_done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    batch *inflight;
+    int efd; /* eventfd: readable when the inflight batch is durable */
 };
 
 /* ---- objects ---- */
@@ -270,6 +289,9 @@ kc_store *kc_store_open(const kc_backend_ops *ops, void *be, size_t ring_size, k
     s->ks = xcalloc(kc_nresources, sizeof *s->ks);
     s->ring_size = ring_size ? ring_size : 1;
     s->ring = xcalloc(s->ring_size, sizeof *s->ring);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (ops->load(be, load_one, s, &s->rev, err) < 0) {
         kc_store_free(s);
         return NULL;
@@ -282,6 +304,14 @@ void kc_store_free(kc_store *s)
 {
     if (!s) return;
     kc_store_flush(s);
+    if (s->thread_started) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->thread, NULL);
+    }
+    close(s->efd);
     for (size_t r = 0; r < kc_nresources; r++) {
         void *v;
         for (size_t it = 0; kc_map_next(&s->ks[r].map, &it, NULL, &v);) {
@@ -380,43 +410,130 @@ static void publish(kc_store *s, pending *p)
     s->head++;
 }
 
-size_t kc_store_flush(kc_store *s)
+/* Commit states of the write queue:
+ *
+ *   kc_store_write --> queue --kc_store_kick--> inflight (committer thread commits)
+ *        inflight --(durable; eventfd)--> kc_store_poll: publish to the ring, run callbacks,
+ *                                         kick the next queue
+ *
+ * One batch is in flight at a time, so batches commit, publish and answer in revision order. */
+static batch *take_queue(kc_store *s)
 {
-    size_t n = s->nq;
-    if (!n) return 0;
-    kc_backend_write *w = xcalloc(n, sizeof *w);
-    char **idx = xcalloc(n, sizeof *idx);
-    for (size_t i = 0; i < n; i++) {
-        kc_obj *o = s->q[i].obj;
-        bool del = s->q[i].type == KC_EV_DELETED;
-        idx[i] = del ? NULL : obj_index(o);
-        w[i] = (kc_backend_write){del, res_id(o->res), o->key, o->rev, idx[i], o->json, o->len};
+    batch *b = xcalloc(1, sizeof *b);
+    b->n = s->nq;
+    b->items = s->q;
+    b->rev = s->rev;
+    s->q = NULL;
+    s->nq = s->capq = 0;
+    b->w = xcalloc(b->n, sizeof *b->w);
+    b->idx = xcalloc(b->n, sizeof *b->idx);
+    for (size_t i = 0; i < b->n; i++) {
+        kc_obj *o = b->items[i].obj;
+        bool del = b->items[i].type == KC_EV_DELETED;
+        b->idx[i] = del ? NULL : obj_index(o);
+        b->w[i] = (kc_backend_write){del, res_id(o->res), o->key, o->rev, b->idx[i], o->json, o->len};
     }
+    return b;
+}
+
+static void commit_batch(kc_store *s, batch *b)
+{
     kc_err err = KC_ERR_INIT;
-    if (s->ops->commit(s->be, w, n, s->rev, &err) < 0) {
+    if (s->ops->commit(s->be, b->w, b->n, b->rev, &err) < 0) {
         fprintf(stderr, "kubec: store: commit failed, exiting so that a restart reloads durable state: %s\n",
                 err.msg);
         exit(70);
     }
-    for (size_t i = 0; i < n; i++) free(idx[i]);
-    free(idx);
-    free(w);
-    s->durable_rev = s->rev;
-    s->nq = 0; /* callbacks may write again: they append to a fresh queue */
-    pending *batch = s->q;
-    s->q = NULL;
-    s->capq = 0;
-    for (size_t i = 0; i < n; i++) publish(s, &batch[i]);
-    for (size_t i = 0; i < n; i++)
-        if (batch[i].done) batch[i].done(batch[i].ud, batch[i].obj);
-    free(batch);
+}
+
+static void *committer(void *p)
+{
+    kc_store *s = p;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->stopping && (!s->inflight || s->inflight_done)) pthread_cond_wait(&s->cv, &s->mu);
+        if (s->stopping) break;
+        batch *b = s->inflight;
+        pthread_mutex_unlock(&s->mu);
+        commit_batch(s, b);
+        pthread_mutex_lock(&s->mu);
+        s->inflight_done = true;
+        pthread_cond_broadcast(&s->cv);
+        uint64_t one = 1;
+        if (write(s->efd, &one, sizeof one) < 0) { /* the counter cannot overflow here */
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+void kc_store_kick(kc_store *s)
+{
+    if (!s->nq || s->inflight) return;
+    if (!s->thread_started) {
+        pthread_create(&s->thread, NULL, committer, s);
+        s->thread_started = true;
+    }
+    batch *b = take_queue(s);
+    pthread_mutex_lock(&s->mu);
+    s->inflight = b;
+    s->inflight_done = false;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void finish_batch(kc_store *s, batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) free(b->idx[i]);
+    free(b->idx);
+    free(b->w);
+    s->durable_rev = b->rev;
+    for (size_t i = 0; i < b->n; i++) publish(s, &b->items[i]);
+    for (size_t i = 0; i < b->n; i++)
+        if (b->items[i].done) b->items[i].done(b->items[i].ud, b->items[i].obj);
+    free(b->items);
+    free(b);
     if (s->on_publish) s->on_publish(s->on_publish_ud);
+}
+
+size_t kc_store_poll(kc_store *s)
+{
+    uint64_t cnt;
+    if (read(s->efd, &cnt, sizeof cnt) < 0) { /* nothing signalled: fine */
+    }
+    pthread_mutex_lock(&s->mu);
+    batch *b = s->inflight && s->inflight_done ? s->inflight : NULL;
+    if (b) s->inflight = NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (!b) return 0;
+    size_t n = b->n;
+    finish_batch(s, b); /* callbacks may write again: those go to the next batch */
+    kc_store_kick(s);
     return n;
+}
+
+size_t kc_store_flush(kc_store *s)
+{
+    size_t n = 0;
+    for (;;) {
+        kc_store_kick(s);
+        pthread_mutex_lock(&s->mu);
+        while (s->inflight && !s->inflight_done) pthread_cond_wait(&s->cv, &s->mu);
+        bool idle = !s->inflight;
+        pthread_mutex_unlock(&s->mu);
+        if (idle && !s->nq) return n;
+        n += kc_store_poll(s);
+    }
+}
+
+int kc_store_fd(const kc_store *s)
+{
+    return s->efd;
 }
 
 bool kc_store_pending(const kc_store *s)
 {
-    return s->nq > 0;
+    return s->nq > 0 && !s->inflight;
 }
 
 void kc_store_on_publish(kc_store *s, void (*fn)(void *ud), void *ud)

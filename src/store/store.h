@@ -7,11 +7,12 @@
  *
  * A write (kc_store_write) checks its preconditions, takes the next revision, stamps
  * metadata.resourceVersion, applies the object to the keyspace and queues it for the backend.
- * kc_store_flush() (called once per event-loop turn) commits every queued write in one backend
- * transaction, then publishes the events to the ring and runs each write's completion callback:
- * nothing is acknowledged or seen by a watcher before it is durable.
+ * A committer thread commits each batch of queued writes in one backend transaction while the
+ * event loop goes on parsing the next requests; once a batch is durable the loop publishes its
+ * events to the ring and runs each write's completion callback: nothing is acknowledged or seen
+ * by a watcher before it is durable.
  *
- *     write() --> [applied, queued] --flush()--> [durable] --> ring publish + done callback
+ *     write() --> [applied, queued] --kick()--> [committing] --poll()--> ring publish + done callback
  *
  * If the backend fails to commit, the process exits: memory no longer matches disk, and a
  * restart reloads the durable state (no acknowledged write is ever lost). */
@@ -86,9 +87,15 @@ void kc_store_free(kc_store *s);
  * after the next flush. */
 int kc_store_write(kc_store *s, enum kc_write_op op, int res, json_t *obj, uint64_t expect_rev,
                    kc_write_done done, void *ud, const kc_obj **out, kc_err *err);
-/* Commits queued writes; returns how many were committed. Exits the process on backend failure. */
+/* Group commit, asynchronous: kc_store_kick hands the queued writes to the committer thread
+ * (unless a batch is already in flight); when kc_store_fd becomes readable, kc_store_poll
+ * publishes the durable batch, runs its callbacks and kicks the next one. kc_store_flush does
+ * all of it synchronously until nothing is queued. A backend failure exits the process. */
+void kc_store_kick(kc_store *s);
+size_t kc_store_poll(kc_store *s);
+int kc_store_fd(const kc_store *s);
 size_t kc_store_flush(kc_store *s);
-bool kc_store_pending(const kc_store *s);
+bool kc_store_pending(const kc_store *s); /* writes queued and no batch in flight */
 
 uint64_t kc_store_rev(const kc_store *s);        /* latest revision (applied) */
 uint64_t kc_store_oldest_rev(const kc_store *s); /* oldest revision a watch can start after */
