@@ -64,106 +64,17 @@ struct kc_store {
     int efd; /* eventfd: readable when the inflight batch is durable */
 };
 
-/* ---- objects ---- */
+/* ---- objects (api/obj.c) as the store builds them ---- */
 
-void kc_obj_ref(const kc_obj *o)
-{
-    if (o) ((kc_obj *)o)->refs++;
-}
-
-void kc_obj_unref(const kc_obj *co)
-{
-    kc_obj *o = (kc_obj *)co;
-    if (!o || --o->refs > 0) return;
-    const kc_resource *r = &kc_resources[o->res];
-    for (int i = 0; i < KC_MAX_FIELDS && r->fields[i]; i++) free(o->fields[i]);
-    free(o->fields);
-    json_decref(o->labels);
-    free(o->key);
-    free(o->ns);
-    free(o->name);
-    free(o->uid);
-    free(o->json);
-    free(o);
-}
-
-json_t *kc_obj_parse(const kc_obj *o)
-{
-    return json_loadb(o->json, o->len, 0, NULL);
-}
-
-const char *kc_obj_field(const kc_obj *o, const char *field)
-{
-    if (!strcmp(field, "metadata.name")) return o->name;
-    if (!strcmp(field, "metadata.namespace")) return o->ns;
-    int i = kc_resource_field_index(&kc_resources[o->res], field);
-    return i >= 0 ? o->fields[i] : NULL;
-}
-
-static char *make_key(const char *ns, const char *name)
-{
-    kc_buf b = KC_BUF_INIT;
-    if (ns && ns[0]) kc_buf_addf(&b, "%s/", ns);
-    kc_buf_adds(&b, name);
-    return kc_buf_take(&b);
-}
-
-/* Scalar at a dotted path, as the string a field selector compares with. */
-static char *field_value(json_t *obj, const char *path)
-{
-    char seg[128];
-    json_t *v = obj;
-    for (const char *p = path; v && *p;) {
-        size_t n = strcspn(p, ".");
-        if (n >= sizeof seg) return xstrdup("");
-        memcpy(seg, p, n);
-        seg[n] = 0;
-        v = json_is_object(v) ? json_object_get(v, seg) : NULL;
-        p += n + (p[n] == '.');
-    }
-    if (json_is_string(v)) return xstrdup(json_string_value(v));
-    if (json_is_boolean(v)) return xstrdup(json_is_true(v) ? "true" : "false");
-    if (json_is_integer(v)) {
-        char b[32];
-        snprintf(b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return xstrdup(b);
-    }
-    return xstrdup("");
-}
-
-static kc_obj *obj_alloc(int res, const char *ns, const char *name)
-{
-    kc_obj *o = xcalloc(1, sizeof *o);
-    o->refs = 1;
-    o->res = res;
-    o->ns = xstrdup(ns ? ns : "");
-    o->name = xstrdup(name ? name : "");
-    o->key = make_key(o->ns, o->name);
-    o->fields = xcalloc(KC_MAX_FIELDS, sizeof *o->fields);
-    return o;
-}
-
-/* Builds an object from a parsed document: stamps the revision, serializes, extracts the index. */
 static kc_obj *obj_from_json(int res, json_t *doc, uint64_t rev)
 {
-    json_t *md = json_object_get(doc, "metadata");
     char rv[24];
     snprintf(rv, sizeof rv, "%" PRIu64, rev);
-    json_object_set_new(md, "resourceVersion", json_string(rv));
-    kc_obj *o = obj_alloc(res, json_string_value(json_object_get(md, "namespace")),
-                          json_string_value(json_object_get(md, "name")));
-    o->rev = rev;
-    o->uid = xstrdup(json_string_value(json_object_get(md, "uid")) ?: "");
-    json_t *labels = json_object_get(md, "labels");
-    o->labels = json_is_object(labels) && json_object_size(labels) ? json_deep_copy(labels) : NULL;
-    o->deleting = json_object_get(md, "deletionTimestamp") != NULL;
-    const kc_resource *r = &kc_resources[res];
-    for (int i = 0; i < KC_MAX_FIELDS && r->fields[i]; i++) o->fields[i] = field_value(doc, r->fields[i]);
-    o->json = json_dumps(doc, JSON_COMPACT);
-    if (!o->json) kc_oom();
-    o->len = strlen(o->json);
-    return o;
+    json_object_set_new(json_object_get(doc, "metadata"), "resourceVersion", json_string(rv));
+    return kc_obj_build(res, doc);
 }
+
+#define make_key kc_obj_key
 
 /* The small index document stored beside each value so a restart needs no full parse. */
 static char *obj_index(const kc_obj *o)
@@ -183,7 +94,7 @@ static kc_obj *obj_from_index(int res, const char *key, uint64_t rev, const char
 {
     const char *slash = kc_resources[res].namespaced ? strchr(key, '/') : NULL;
     char *ns = slash ? xstrndup(key, (size_t)(slash - key)) : xstrdup("");
-    kc_obj *o = obj_alloc(res, ns, slash ? slash + 1 : key);
+    kc_obj *o = kc_obj_alloc(res, ns, slash ? slash + 1 : key);
     free(ns);
     json_t *idx = json_loads(idxs, 0, NULL);
     o->rev = rev;

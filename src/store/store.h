@@ -18,26 +18,12 @@
  * restart reloads the durable state (no acknowledged write is ever lost). */
 #ifndef KC_STORE_STORE_H
 #define KC_STORE_STORE_H
+#include "api/obj.h"
 #include "lib/err.h"
 #include "lib/map.h"
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-typedef struct kc_obj {
-    int refs;
-    int res;                 /* index into kc_resources */
-    uint64_t rev;            /* revision of the write that produced this state */
-    char *key;               /* "ns/name" or "name" */
-    char *ns;                /* "" for cluster-scoped */
-    char *name;
-    char *uid;
-    json_t *labels;          /* object or NULL */
-    char **fields;           /* values of kc_resources[res].fields, "" when absent */
-    bool deleting;           /* metadata.deletionTimestamp is set */
-    char *json;              /* the full serialized object */
-    size_t len;
-} kc_obj;
 
 enum kc_evtype { KC_EV_ADDED, KC_EV_MODIFIED, KC_EV_DELETED };
 
@@ -116,13 +102,6 @@ uint64_t kc_store_seq_for_rev(const kc_store *s, uint64_t rev, bool *too_old);
 const kc_event *kc_store_event(const kc_store *s, uint64_t seq, bool *lost);
 /* Called after every flush that published events (the apiserver wakes its watchers). */
 void kc_store_on_publish(kc_store *s, void (*fn)(void *ud), void *ud);
-
-void kc_obj_ref(const kc_obj *o);
-void kc_obj_unref(const kc_obj *o);
-/* Parses the stored JSON (a new reference, owned by the caller). */
-json_t *kc_obj_parse(const kc_obj *o);
-/* Value of a selectable field: name, namespace, or one of the resource's fields. */
-const char *kc_obj_field(const kc_obj *o, const char *field);
 
 /* SQLite backend (store/sqlite.c). */
 void *kc_sqlite_open(const char *path, kc_err *err);
