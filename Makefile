@@ -9,10 +9,10 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(shell find src -name '*.c' ! -path 'src/cmd/*' | sort)
+LIB_SRC  := $(filter-out $(EXCLUDE),$(shell find src -name '*.c' ! -path 'src/cmd/*' | sort))
 CMD_SRC  := $(shell find src/cmd -name '*.c' | sort)
-GEN_SRC  := build/gen/schema_tables.c
-LIB_OBJ  := $(LIB_SRC:%.c=build/%.o) build/gen/schema_tables.o
+GEN_SRC  := build/gen/schema_tables.c build/gen/proto_tables.c
+LIB_OBJ  := $(LIB_SRC:%.c=build/%.o) build/gen/schema_tables.o build/gen/proto_tables.o
 CMD_OBJ  := $(CMD_SRC:%.c=build/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
@@ -29,11 +29,15 @@ build/gen/schema_tables.c build/gen/schema_tables.h: api/schema/k8s-api-types.js
 	@mkdir -p build/gen
 	python3 tools/gen_schema.py api/schema/k8s-api-types.json build/gen
 
-build/%.o: %.c build/gen/schema_tables.h
+build/gen/proto_tables.c build/gen/proto_tables.h: api/schema/proto-fields.json api/schema/k8s-api-types.json tools/gen_proto.py
+	@mkdir -p build/gen
+	python3 tools/gen_proto.py api/schema/proto-fields.json api/schema/k8s-api-types.json build/gen
+
+build/%.o: %.c build/gen/schema_tables.h build/gen/proto_tables.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-build/gen/schema_tables.o: build/gen/schema_tables.c
+build/gen/%.o: build/gen/%.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 build/libkubec.a: $(LIB_OBJ)
@@ -51,11 +55,11 @@ build/tests/%: tests/unit/%.c build/libkubec.a
 # Fuzz targets: the library is built once more with clang and sanitizers (build/fuzzlib),
 # then each target links it with libFuzzer.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Isrc -Ibuild/gen -D_GNU_SOURCE -fsanitize=address,undefined
-FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzzlib/%.o) build/fuzzlib/schema_tables.o
-build/fuzzlib/%.o: %.c build/gen/schema_tables.h
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzzlib/%.o) build/fuzzlib/schema_tables.o build/fuzzlib/proto_tables.o
+build/fuzzlib/%.o: %.c build/gen/schema_tables.h build/gen/proto_tables.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
-build/fuzzlib/schema_tables.o: build/gen/schema_tables.c
+build/fuzzlib/%_tables.o: build/gen/%_tables.c
 	@mkdir -p build/fuzzlib
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)

@@ -6,6 +6,7 @@
 #include "apiserver/crud.h"
 #include "api/patch.h"
 #include "api/selector.h"
+#include "api/smp.h"
 #include "lib/xalloc.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -259,16 +260,15 @@ static bool ctype_is(const char *ct, const char *want)
     return ct && !strncasecmp(ct, want, n) && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
 }
 
-static json_t *apply_patch(kc_req *r, json_t *base, kc_err *err)
+/* The patched document. t: the schema type of base (strategic merge patch follows its merge keys). */
+static json_t *apply_patch(kc_req *r, const kc_type *t, json_t *base, kc_err *err)
 {
     const char *ct = r->ctype;
-    if (ctype_is(ct, "application/strategic-merge-patch+json"))
-        return kc_errf(err, KC_EUNSUPPORTED, "strategic merge patch is not supported yet; use --type=merge or --type=json"),
-               NULL;
     if (ctype_is(ct, "application/apply-patch+yaml"))
         return kc_errf(err, KC_EUNSUPPORTED, "server-side apply is not supported yet"), NULL;
     bool merge = ctype_is(ct, "application/merge-patch+json"), jp = ctype_is(ct, "application/json-patch+json");
-    if (!merge && !jp)
+    bool smp = ctype_is(ct, "application/strategic-merge-patch+json");
+    if (!merge && !jp && !smp)
         return kc_errf(err, KC_EUNSUPPORTED, "the body of the request was in an unknown format - accepted media types "
                        "include: application/json-patch+json, application/merge-patch+json, "
                        "application/apply-patch+yaml, application/strategic-merge-patch+json"), NULL;
@@ -277,7 +277,7 @@ static json_t *apply_patch(kc_req *r, json_t *base, kc_err *err)
     json_error_t je;
     json_t *p = json_loadb(r->body, r->body_len, 0, &je);
     if (!p) return kc_errf(err, KC_EBADREQUEST, "error decoding patch: %s", je.text), NULL;
-    json_t *out = merge ? kc_patch_merge(base, p, err) : kc_patch_json(base, p, err);
+    json_t *out = smp ? kc_smp_apply(t, base, p, err) : merge ? kc_patch_merge(base, p, err) : kc_patch_json(base, p, err);
     json_decref(p);
     if (out && !json_is_object(out)) {
         json_decref(out);
@@ -298,7 +298,8 @@ void kc_handle_patch(kc_req *r, int res, const kc_obj *cur, const char *sub)
         goto fail;
     }
     base = scale ? scale_doc(res, cur) : kc_obj_parse(cur);
-    if (!(doc = apply_patch(r, base, &err))) goto fail;
+    const kc_type *t = scale ? kc_schema_type("autoscaling/v1.Scale") : kc_schema_type(rd->schema_type);
+    if (!(doc = apply_patch(r, t, base, &err))) goto fail;
     if (scale) {
         if (apply_scale(r, res, cur, doc, &err) < 0) goto fail;
     } else if (kc_decode_object(r, res, doc, rd->kind, kc_resource_api_version(rd), &err) < 0 ||

@@ -127,7 +127,6 @@ def test_apply_deployment_unchanged(kubectl, ns):
     assert rv_of(kubectl, ns, "deploy/web") == rv
 
 
-@pytest.mark.xfail(strict=True, reason="SMP comes with the next issue")
 def test_apply_changed_manifest(kubectl, ns, tmp_path):
     kubectl.ok("-n", ns, "apply", "-f", manifest("configmap.yaml"))
     changed = open(manifest("configmap.yaml")).read().replace("color: blue", "color: green")

@@ -141,7 +141,6 @@ def test_delete_foreground_adds_finalizer(apps, ns):
     assert ei.value.status == 404
 
 
-@pytest.mark.xfail(strict=True, reason="SMP comes with the next issue")
 def test_strategic_merge_patch(apps, ns):
     apps.create_namespaced_deployment(ns, deployment_body("smp"))
     d = apps.patch_namespaced_deployment("smp", ns, {"spec": {"replicas": 3}})
