@@ -11,6 +11,7 @@
 #define H2O_USE_EPOLL 1
 #define H2O_USE_LIBUV 0
 #include "api/resource.h"
+#include "client/client.h"
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "store/store.h"
@@ -18,6 +19,7 @@
 #include <stdbool.h>
 
 #define KC_MAX_BODY (3 * 1024 * 1024)
+#define KC_MAX_COMPONENTS 32
 
 typedef struct kc_apiserver {
     kc_store *store;
@@ -28,8 +30,16 @@ typedef struct kc_apiserver {
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     h2o_linklist_t watchers;
+    struct kc_inproc *inproc;
     size_t nwatchers;
     volatile int stop;
+    uint64_t t_start;
+    struct kc_component {
+        void (*stop)(void *ud);
+        void *ud;
+    } components[KC_MAX_COMPONENTS];
+    int ncomponents;
+    int components_stopped;
 } kc_apiserver;
 
 typedef struct kc_query {
@@ -58,6 +68,7 @@ typedef struct kc_req {
     bool reply_scale;
     bool bad_path; /* a path segment decoded to NUL, "." or ".." */ /* answer writes with the autoscaling/v1 Scale view */
     struct kc_selection *sel; /* list/watch selectors, parsed on first use (list.c) */
+    struct kc_icall *inproc;  /* set for in-process client requests (inproc.c) */
 } kc_req;
 
 /* http.c */
@@ -72,6 +83,18 @@ void kc_reply(kc_req *r, int code, const char *ctype, char *body, size_t len);
 void kc_reply_json(kc_req *r, int code, json_t *doc); /* doc is taken */
 void kc_reply_obj(kc_req *r, int code, const kc_obj *o);
 int kc_http_listen(kc_apiserver *s, kc_err *err);
+/* Fills method, path segments and query of a request (shared by HTTP and in-process). */
+void kc_req_parse(kc_req *r, const char *method, const char *path, size_t plen, const char *query, size_t qlen);
+void kc_route(kc_req *r);
+
+/* inproc.c: the in-process transport of the client interface */
+struct kc_inproc *kc_inproc_new(kc_apiserver *s);
+extern const kc_transport_ops kc_inproc_ops;
+void kc_inproc_complete(struct kc_icall *c, int code, char *body, size_t len, const kc_obj *obj);
+void kc_inproc_complete_list(struct kc_icall *c, kc_obj **objs, size_t n, uint64_t rev);
+bool kc_inproc_is_watch(const struct kc_icall *c);
+void kc_inproc_watch_started(struct kc_icall *c, void *watcher);
+void kc_inproc_watch_params(const struct kc_icall *c, kc_watch_cb *cb, void **ud);
 void kc_http_init(kc_apiserver *s);
 
 /* list.c */
@@ -101,7 +124,15 @@ uint64_t kc_now_ms(void); /* monotonic milliseconds */
 void kc_new_uid(char out[37]);
 void kc_random_suffix(char *out, size_t n);
 
-/* server.c */
-int kc_apiserver_run(const char *data_dir, const char *listen, kc_err *err);
+/* server.c: start-up (store, bootstrap objects, listening socket), components, the loop.
+ * Components (controllers, scheduler, simulated nodes) get in-process clients from
+ * kc_apiserver_client, start their threads before kc_apiserver_serve, and register a stop
+ * function that runs (on a separate thread, while the loop still serves) at shutdown. */
+kc_apiserver *kc_apiserver_new(const char *data_dir, const char *listen, kc_err *err);
+kc_client *kc_apiserver_client(kc_apiserver *s, const char *agent);
+void kc_apiserver_add_component(kc_apiserver *s, void (*stop)(void *ud), void *ud);
+int kc_apiserver_serve(kc_apiserver *s, kc_err *err); /* ready (kubeconfig written), loop until stopped */
+void kc_apiserver_request_stop(kc_apiserver *s);
+void kc_apiserver_free(kc_apiserver *s);
 
 #endif

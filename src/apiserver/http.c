@@ -133,6 +133,13 @@ static void parse_path(kc_req *r, const char *p, size_t n)
     }
 }
 
+void kc_req_parse(kc_req *r, const char *method, const char *path, size_t plen, const char *query, size_t qlen)
+{
+    snprintf(r->method, sizeof r->method, "%s", method);
+    parse_path(r, path, plen);
+    if (query) parse_query(r, query, qlen);
+}
+
 static char *header(h2o_req_t *h, const h2o_token_t *tok)
 {
     ssize_t i = h2o_find_header(&h->headers, tok, -1);
@@ -238,6 +245,11 @@ static const char *reason_phrase(int code)
 void kc_reply(kc_req *r, int code, const char *ctype, char *body, size_t len)
 {
     static h2o_generator_t gen = {NULL, NULL};
+    if (r->inproc && !r->replied) {
+        r->replied = true;
+        kc_inproc_complete(r->inproc, code, body, len, NULL);
+        return;
+    }
     if (!r->h2o || r->replied) {
         free(body);
         return;
@@ -265,6 +277,11 @@ void kc_reply_json(kc_req *r, int code, json_t *doc)
 
 void kc_reply_obj(kc_req *r, int code, const kc_obj *o)
 {
+    if (r->inproc && !r->replied) { /* shared, not re-encoded */
+        r->replied = true;
+        kc_inproc_complete(r->inproc, code, NULL, 0, o);
+        return;
+    }
     kc_reply(r, code, "application/json", xstrndup(o->json, o->len), o->len);
 }
 
@@ -295,7 +312,7 @@ notfound:
     kc_reply_err(r, &err, NULL, NULL);
 }
 
-static void route(kc_req *r)
+void kc_route(kc_req *r)
 {
     kc_err err = KC_ERR_INIT;
     if (r->bad_path) {
@@ -328,16 +345,18 @@ static int on_req(h2o_handler_t *self, h2o_req_t *h)
     r->srv = ((struct kc_handler *)self)->srv;
     hook *hk = h2o_mem_alloc_shared(&h->pool, sizeof *hk, on_dispose);
     hk->r = r;
-    snprintf(r->method, sizeof r->method, "%.*s", (int)h->method.len, h->method.base);
+    char method[8];
+    snprintf(method, sizeof method, "%.*s", (int)h->method.len, h->method.base);
     /* the raw path, not h2o's normalized one: "%2e%2e" must stay a (bad) name, not climb up */
-    parse_path(r, h->path.base, h->query_at != SIZE_MAX ? h->query_at : h->path.len);
-    if (h->query_at != SIZE_MAX) parse_query(r, h->path.base + h->query_at + 1, h->path.len - h->query_at - 1);
+    bool q = h->query_at != SIZE_MAX;
+    kc_req_parse(r, method, h->path.base, q ? h->query_at : h->path.len, q ? h->path.base + h->query_at + 1 : NULL,
+                 q ? h->path.len - h->query_at - 1 : 0);
     r->ctype = header(h, H2O_TOKEN_CONTENT_TYPE);
     r->accept = header(h, H2O_TOKEN_ACCEPT);
     r->body = h->entity.base ? h->entity.base : "";
     r->body_len = h->entity.base ? h->entity.len : 0;
     r->warnings = json_array();
-    route(r);
+    kc_route(r);
     return 0;
 }
 

@@ -251,9 +251,50 @@ char *kc_list_body(kc_req *r, int res, const char *ns, size_t *len, kc_err *err)
     return kc_buf_take(&l.out);
 }
 
+typedef struct objlist {
+    kc_req *r;
+    kc_obj **v;
+    size_t n, cap;
+} objlist;
+
+static bool collect_obj(void *ud, const kc_obj *o)
+{
+    objlist *l = ud;
+    if (!sel_match(l->r->sel, o)) return true;
+    if (l->n + 1 >= l->cap) l->v = xrealloc(l->v, (l->cap = l->cap ? l->cap * 2 : 64) * sizeof *l->v);
+    kc_obj_ref(o);
+    l->v[l->n++] = (kc_obj *)o;
+    return true;
+}
+
+/* In-process lists hand over the objects themselves (no paging: components list everything). */
+static void list_inproc(kc_req *r, int res, const char *ns)
+{
+    kc_err err = KC_ERR_INIT;
+    uint64_t rev;
+    char *start = NULL;
+    objlist l = {r, NULL, 0, 0};
+    if (selection(r, res, &err) < 0 || read_revision(r, r->srv->store, &rev, &start, &err) < 0 ||
+        kc_store_list(r->srv->store, res, ns, start, rev, collect_obj, &l, &err) < 0) {
+        free(start);
+        for (size_t i = 0; i < l.n; i++) kc_obj_unref(l.v[i]);
+        free(l.v);
+        kc_reply_err(r, &err, &kc_resources[res], NULL);
+        kc_err_release(&err);
+        return;
+    }
+    free(start);
+    r->replied = true;
+    kc_inproc_complete_list(r->inproc, l.v ? l.v : xcalloc(1, sizeof *l.v), l.n, rev ? rev : kc_store_rev(r->srv->store));
+}
+
 void kc_handle_list(kc_req *r, int res, const char *ns)
 {
     kc_err err = KC_ERR_INIT;
+    if (r->inproc) {
+        list_inproc(r, res, ns);
+        return;
+    }
     size_t len;
     char *body = kc_list_body(r, res, ns, &len, &err);
     if (!body) {

@@ -10,6 +10,7 @@
 #include "lib/xalloc.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -96,10 +97,26 @@ static void watch_store(kc_apiserver *s)
     h2o_socket_read_start(sock, on_store_durable);
 }
 
+/* Shutdown: components (controllers, simulated nodes) stop on their own thread, since stopping
+ * an informer makes client calls that this loop must keep serving; then the loop ends. */
+static void *stop_components(void *p)
+{
+    kc_apiserver *s = p;
+    for (int i = s->ncomponents - 1; i >= 0; i--) s->components[i].stop(s->components[i].ud);
+    __atomic_store_n(&s->components_stopped, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
 static void run_loop(kc_apiserver *s)
 {
     uint64_t last_tick = kc_now_ms(), last_ns = last_tick;
-    while (!s->stop) {
+    pthread_t stopper;
+    bool stopping = false;
+    while (!__atomic_load_n(&s->components_stopped, __ATOMIC_ACQUIRE)) {
+        if (s->stop && !stopping) {
+            stopping = true;
+            pthread_create(&stopper, NULL, stop_components, s);
+        }
         h2o_evloop_run(s->ctx.loop, loop_busy(s) ? 0 : 50);
         kc_store_kick(s->store); /* the turn's writes go to the committer as one batch */
         uint64_t now = kc_now_ms();
@@ -112,38 +129,71 @@ static void run_loop(kc_apiserver *s)
             kc_ns_terminate_step(s);
         }
     }
+    pthread_join(stopper, NULL);
 }
 
-int kc_apiserver_run(const char *data_dir, const char *listen, kc_err *err)
+kc_apiserver *kc_apiserver_new(const char *data_dir, const char *listen, kc_err *err)
 {
     kc_apiserver *s = xcalloc(1, sizeof *s);
     s->data_dir = xstrdup(data_dir);
-    if (parse_listen(s, listen, err) < 0) return -1;
-    if (mkdir(data_dir, 0700) < 0 && errno != EEXIST)
-        return kc_errf(err, KC_EINTERNAL, "mkdir %s: %s", data_dir, strerror(errno));
+    s->t_start = kc_now_ms();
+    if (parse_listen(s, listen, err) < 0) return NULL;
+    if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
+        kc_errf(err, KC_EINTERNAL, "mkdir %s: %s", data_dir, strerror(errno));
+        return NULL;
+    }
     char db[4096];
     snprintf(db, sizeof db, "%s/kubec.db", data_dir);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     void *be = kc_sqlite_open(db, err);
-    if (!be || !(s->store = kc_store_open(&kc_sqlite_ops, be, RING_SIZE, err))) return kc_err_wrap(err, "open store");
-    if (bootstrap(s, err) < 0) return -1;
+    if (!be || !(s->store = kc_store_open(&kc_sqlite_ops, be, RING_SIZE, err))) {
+        kc_err_wrap(err, "open store");
+        return NULL;
+    }
+    if (bootstrap(s, err) < 0) return NULL;
     kc_store_on_publish(s->store, kc_watch_wake_all, s);
     kc_http_init(s);
     watch_store(s);
-    if (kc_http_listen(s, err) < 0) return -1;
+    s->inproc = kc_inproc_new(s);
+    if (kc_http_listen(s, err) < 0) return NULL;
+    return s;
+}
+
+kc_client *kc_apiserver_client(kc_apiserver *s, const char *agent)
+{
+    return kc_client_new(&kc_inproc_ops, s->inproc, agent);
+}
+
+void kc_apiserver_add_component(kc_apiserver *s, void (*stop)(void *ud), void *ud)
+{
+    if (s->ncomponents == KC_MAX_COMPONENTS) abort();
+    s->components[s->ncomponents++] = (struct kc_component){stop, ud};
+}
+
+void kc_apiserver_request_stop(kc_apiserver *s)
+{
+    s->stop = 1;
+}
+
+int kc_apiserver_serve(kc_apiserver *s, kc_err *err)
+{
     signal(SIGPIPE, SIG_IGN);
     running = s;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     if (write_kubeconfig(s, err) < 0) return -1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    fprintf(stderr, "kubec: serving on http://%s:%d (revision %llu, ready in %.0f ms); kubeconfig: %s/kubeconfig\n",
+    fprintf(stderr, "kubec: serving on http://%s:%d (revision %llu, ready in %llu ms); kubeconfig: %s/kubeconfig\n",
             s->listen_host, s->listen_port, (unsigned long long)kc_store_rev(s->store),
-            (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, data_dir);
+            (unsigned long long)(kc_now_ms() - s->t_start), s->data_dir);
     run_loop(s);
     kc_store_flush(s->store);
-    kc_store_free(s->store);
     fprintf(stderr, "kubec: stopped\n");
     return 0;
+}
+
+void kc_apiserver_free(kc_apiserver *s)
+{
+    if (!s) return;
+    kc_store_free(s->store);
+    free(s->data_dir);
+    free(s);
 }

@@ -11,6 +11,7 @@
 #include "apiserver/apiserver.h"
 #include "apiserver/tableview.h"
 #include "lib/xalloc.h"
+#include "lib/xalloc.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
@@ -36,13 +37,23 @@ typedef struct watcher {
     time_t last_bookmark;
     h2o_linklist_t link;
     kc_buf buf;
+    kc_watch_cb cb; /* in-process watcher: events go to cb instead of a stream */
+    void *ud;
+    size_t emitted; /* events emitted by the current push() */
 } watcher;
 
 static const char *evname[] = {"ADDED", "MODIFIED", "DELETED"};
 
-static void add_event(watcher *w, const char *type, const kc_obj *o)
+static void add_event(watcher *w, enum kc_wevent type, const kc_obj *o)
 {
-    kc_buf_addf(&w->buf, "{\"type\":\"%s\",\"object\":", type);
+    w->emitted++;
+    if (o->rev > w->sent_rev) w->sent_rev = o->rev;
+    if (w->cb) {
+        kc_obj_ref(o);
+        w->cb(w->ud, type, (kc_obj *)o, o->rev);
+        return;
+    }
+    kc_buf_addf(&w->buf, "{\"type\":\"%s\",\"object\":", evname[type]);
     if (w->table >= 0) {
         size_t n;
         char *t = kc_table_single(o, w->table, &n);
@@ -52,7 +63,6 @@ static void add_event(watcher *w, const char *type, const kc_obj *o)
         kc_buf_add(&w->buf, o->json, o->len);
     }
     kc_buf_add(&w->buf, "}\n", 2);
-    if (o->rev > w->sent_rev) w->sent_rev = o->rev;
 }
 
 /* Queues the 410 ERROR event; it is written by the next fill(). */
@@ -64,12 +74,17 @@ static void expire(watcher *w)
 
 static void add_expired(watcher *w, uint64_t rev)
 {
+    w->expired = false;
+    w->emitted++;
+    if (w->cb) {
+        w->cb(w->ud, KC_WATCH_EXPIRED, NULL, rev);
+        return;
+    }
     kc_buf_addf(&w->buf,
                 "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
                 "\"status\":\"Failure\",\"message\":\"too old resource version: %" PRIu64 " (%" PRIu64 ")\","
                 "\"reason\":\"Expired\",\"code\":410}}\n",
                 rev, kc_store_oldest_rev(w->srv->store) + 1);
-    w->expired = false;
 }
 
 static bool in_ns(const watcher *w, const kc_obj *o)
@@ -84,18 +99,18 @@ static void add_ring_event(watcher *w, const kc_event *ev)
     bool now = kc_watch_matches(w->r, ev->obj);
     bool before = ev->prev && kc_watch_matches(w->r, ev->prev);
     if (ev->type == KC_EV_MODIFIED) {
-        if (now && before) add_event(w, "MODIFIED", ev->obj);
-        else if (now) add_event(w, "ADDED", ev->obj);
-        else if (before) add_event(w, "DELETED", ev->obj);
+        if (now && before) add_event(w, KC_WATCH_MODIFIED, ev->obj);
+        else if (now) add_event(w, KC_WATCH_ADDED, ev->obj);
+        else if (before) add_event(w, KC_WATCH_DELETED, ev->obj);
     } else if (now) {
-        add_event(w, evname[ev->type], ev->obj);
+        add_event(w, ev->type == KC_EV_ADDED ? KC_WATCH_ADDED : KC_WATCH_DELETED, ev->obj);
     }
 }
 
 static void fill(watcher *w)
 {
     if (w->expired) add_expired(w, w->after_rev);
-    while (w->iinit < w->ninit && w->buf.len < CHUNK) add_event(w, "ADDED", w->init[w->iinit++]);
+    while (w->iinit < w->ninit && w->buf.len < CHUNK) add_event(w, KC_WATCH_ADDED, w->init[w->iinit++]);
     while (w->buf.len < CHUNK && !w->closing) {
         bool lost;
         const kc_event *ev = kc_store_event(w->srv->store, w->seq, &lost);
@@ -114,18 +129,45 @@ static void add_bookmark(watcher *w)
 {
     const kc_resource *rd = &kc_resources[w->res];
     uint64_t rev = kc_store_rev(w->srv->store);
+    w->sent_rev = rev;
+    w->last_bookmark = time(NULL);
+    if (w->cb) {
+        w->cb(w->ud, KC_WATCH_BOOKMARK, NULL, rev);
+        return;
+    }
     kc_buf_addf(&w->buf,
                 "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{"
                 "\"resourceVersion\":\"%" PRIu64 "\"}}}\n",
                 rd->kind, kc_resource_api_version(rd), rev);
-    w->sent_rev = rev;
-    w->last_bookmark = time(NULL);
+}
+
+static void unlink_w(watcher *w);
+
+/* In-process watchers get everything at once; CLOSED ends them (the client frees them). */
+static void push_inproc(watcher *w)
+{
+    if (w->final) return;
+    w->emitted = 0;
+    fill(w);
+    if (!w->emitted && w->bookmarks && time(NULL) - w->last_bookmark >= BOOKMARK_EVERY &&
+        kc_store_seq_head(w->srv->store) == w->seq)
+        add_bookmark(w);
+    if (w->closing) {
+        w->final = true;
+        unlink_w(w);
+        w->cb(w->ud, KC_WATCH_CLOSED, NULL, 0);
+    }
 }
 
 static void push(watcher *w)
 {
+    if (w->cb) {
+        push_inproc(w);
+        return;
+    }
     if (w->inflight || w->stopped || w->final) return;
     w->buf.len = 0;
+    w->emitted = 0;
     fill(w);
     if (!w->buf.len && w->bookmarks && time(NULL) - w->last_bookmark >= BOOKMARK_EVERY &&
         w->iinit == w->ninit && kc_store_seq_head(w->srv->store) == w->seq)
@@ -207,12 +249,66 @@ static int start_position(watcher *w, kc_req *r, kc_err *err)
     return 0;
 }
 
+static void inproc_free(watcher *w)
+{
+    for (size_t i = w->iinit; i < w->ninit; i++) kc_obj_unref(w->init[i]);
+    for (size_t i = 0; i < w->iinit; i++) kc_obj_unref(w->init[i]);
+    free(w->init);
+    free(w->ns);
+    kc_buf_release(&w->buf);
+    kc_req_unref(w->r);
+    free(w);
+}
+
+void kc_watch_inproc_stop(void *p)
+{
+    watcher *w = p;
+    if (!w->final) {
+        w->final = true;
+        unlink_w(w);
+        w->cb(w->ud, KC_WATCH_CLOSED, NULL, 0);
+    }
+    inproc_free(w);
+}
+
+/* An in-process watch: the same start positions and filters, events to the caller's callback. */
+static void start_inproc(kc_req *r, int res, const char *ns)
+{
+    kc_err err = KC_ERR_INIT;
+    watcher *w = xcalloc(1, sizeof *w);
+    kc_inproc_watch_params(r->inproc, &w->cb, &w->ud);
+    w->r = r;
+    kc_req_ref(r);
+    w->srv = r->srv;
+    w->res = res;
+    w->ns = ns ? xstrdup(ns) : NULL;
+    w->bookmarks = kc_req_query_bool(r, "allowWatchBookmarks");
+    w->table = -1;
+    w->deadline_ms = UINT64_MAX;
+    w->last_bookmark = time(NULL);
+    if (start_position(w, r, &err) < 0) {
+        kc_reply_err(r, &err, &kc_resources[res], NULL);
+        kc_err_release(&err);
+        inproc_free(w);
+        return;
+    }
+    r->replied = true;
+    h2o_linklist_insert(&r->srv->watchers, &w->link);
+    r->srv->nwatchers++;
+    kc_inproc_watch_started(r->inproc, w);
+    push(w);
+}
+
 void kc_watch_start(kc_req *r, int res, const char *ns)
 {
     kc_err err = KC_ERR_INIT;
     if (kc_watch_selection(r, res, &err) < 0) {
         kc_reply_err(r, &err, &kc_resources[res], NULL);
         kc_err_release(&err);
+        return;
+    }
+    if (r->inproc) {
+        start_inproc(r, res, ns);
         return;
     }
     h2o_req_t *h = r->h2o;

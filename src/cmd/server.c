@@ -20,10 +20,12 @@ int kc_cmd_server(int argc, char **argv)
         return 2;
     }
     kc_err err = KC_ERR_INIT;
-    if (kc_apiserver_run(data_dir, listen, &err) < 0) {
+    kc_apiserver *s = kc_apiserver_new(data_dir, listen, &err);
+    if (!s || kc_apiserver_serve(s, &err) < 0) {
         fprintf(stderr, "kubec server: %s\n", err.msg);
         return 1;
     }
+    kc_apiserver_free(s);
     return 0;
 }
 

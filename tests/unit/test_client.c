@@ -1,0 +1,230 @@
+/* The client layer against a real server in this process: the in-process transport (CRUD,
+ * errors as kc_err, lists, watches), informers (list + watch, handlers, indexes) and the
+ * workqueue's deduplication and delays. */
+#include "apiserver/apiserver.h"
+#include "client/client.h"
+#include "client/informer.h"
+#include "client/workqueue.h"
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static kc_apiserver *srv;
+static pthread_t loop;
+static char dir[64];
+static int CM;
+
+static void *serve(void *p)
+{
+    kc_err err = KC_ERR_INIT;
+    kc_apiserver_serve(p, &err);
+    return NULL;
+}
+
+static void start(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/kubec-client-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    kc_err err = KC_ERR_INIT;
+    srv = kc_apiserver_new(dir, "127.0.0.1:0", &err);
+    cr_assert_not_null(srv, "%s", err.msg);
+    pthread_create(&loop, NULL, serve, srv);
+    CM = kc_resource_find("", "v1", "configmaps");
+}
+
+static void stop(void)
+{
+    kc_apiserver_request_stop(srv);
+    pthread_join(loop, NULL);
+    kc_apiserver_free(srv);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static json_t *cm(const char *name, const char *app)
+{
+    return json_pack("{s:s,s:s,s:{s:s,s:{s:s}},s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name",
+                     name, "labels", "app", app, "data", "k", "v");
+}
+
+TestSuite(client, .init = start, .fini = stop, .timeout = 30);
+
+Test(client, crud_and_errors)
+{
+    kc_client *c = kc_apiserver_client(srv, "test");
+    kc_err err = KC_ERR_INIT;
+    kc_obj *o;
+    json_t *doc = cm("a", "web");
+    cr_assert_eq(kc_client_create(c, CM, "default", doc, &o, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(o->name, "a");
+    cr_assert_gt(o->rev, 0);
+    uint64_t rev = o->rev;
+    kc_obj_unref(o);
+    cr_assert_eq(kc_client_create(c, CM, "default", doc, NULL, &err), -1);
+    cr_assert_eq(err.reason, KC_EALREADYEXISTS);
+    kc_err_release(&err);
+    cr_assert_eq(kc_client_get(c, CM, "default", "missing", &o, &err), -1);
+    cr_assert_eq(err.reason, KC_ENOTFOUND);
+    kc_err_release(&err);
+    json_object_set_new(json_object_get(doc, "metadata"), "namespace", json_string("default"));
+    json_object_set_new(json_object_get(doc, "metadata"), "resourceVersion", json_string("1"));
+    cr_assert_eq(kc_client_update(c, CM, doc, NULL, NULL, &err), -1, "a stale resourceVersion must conflict");
+    cr_assert_eq(err.reason, KC_ECONFLICT);
+    kc_err_release(&err);
+    cr_assert_eq(kc_client_patch(c, CM, "default", "a", NULL, "application/merge-patch+json",
+                                 "{\"data\":{\"k\":\"w\"}}", &o, &err), 0, "%s", err.msg);
+    cr_assert_gt(o->rev, rev);
+    cr_assert(strstr(o->json, "\"k\":\"w\""));
+    kc_obj_unref(o);
+    cr_assert_eq(kc_client_delete(c, CM, "default", "a", NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(kc_client_get(c, CM, "default", "a", &o, &err), -1);
+    json_decref(doc);
+    kc_client_free(c);
+}
+
+Test(client, list_with_selectors)
+{
+    kc_client *c = kc_apiserver_client(srv, "test");
+    kc_err err = KC_ERR_INIT;
+    for (int i = 0; i < 5; i++) {
+        char n[8];
+        snprintf(n, sizeof n, "l%d", i);
+        json_t *d = cm(n, i % 2 ? "odd" : "even");
+        cr_assert_eq(kc_client_create(c, CM, "default", d, NULL, &err), 0);
+        json_decref(d);
+    }
+    kc_obj **v;
+    size_t n;
+    uint64_t rev;
+    cr_assert_eq(kc_client_list(c, CM, "default", "app=even", NULL, &v, &n, &rev, &err), 0, "%s", err.msg);
+    cr_assert_eq(n, 3);
+    cr_assert_gt(rev, 0);
+    kc_objv_free(v, n);
+    cr_assert_eq(kc_client_list(c, CM, NULL, "app in (odd)", "metadata.name=l1", &v, &n, NULL, &err), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(v[0]->name, "l1");
+    kc_objv_free(v, n);
+    kc_client_free(c);
+}
+
+typedef struct counts {
+    pthread_mutex_t mu;
+    int adds, updates, deletes;
+} counts;
+
+static void on_add(void *ud, const kc_obj *o)
+{
+    counts *k = ud;
+    (void)o;
+    pthread_mutex_lock(&k->mu);
+    k->adds++;
+    pthread_mutex_unlock(&k->mu);
+}
+static void on_update(void *ud, const kc_obj *a, const kc_obj *b)
+{
+    counts *k = ud;
+    cr_assert_lt(a->rev, b->rev);
+    pthread_mutex_lock(&k->mu);
+    k->updates++;
+    pthread_mutex_unlock(&k->mu);
+}
+static void on_delete(void *ud, const kc_obj *o)
+{
+    counts *k = ud;
+    (void)o;
+    pthread_mutex_lock(&k->mu);
+    k->deletes++;
+    pthread_mutex_unlock(&k->mu);
+}
+
+static size_t by_app(const kc_obj *o, char **keys, size_t max)
+{
+    json_t *v = json_object_get(o->labels, "app");
+    if (!v || !max) return 0;
+    keys[0] = strdup(json_string_value(v));
+    return 1;
+}
+
+static int wait_for(counts *k, int *field, int want)
+{
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&k->mu);
+        int v = *field;
+        pthread_mutex_unlock(&k->mu);
+        if (v >= want) return v;
+        usleep(10000);
+    }
+    return *field;
+}
+
+Test(client, informer_follows_changes)
+{
+    kc_client *c = kc_apiserver_client(srv, "test");
+    kc_err err = KC_ERR_INIT;
+    json_t *d = cm("before", "x");
+    kc_client_create(c, CM, "default", d, NULL, &err);
+    json_decref(d);
+    counts k = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    kc_informer *inf = kc_informer_new(c, CM, "default", NULL, NULL);
+    kc_informer_add_handlers(inf, &(kc_handlers){on_add, on_update, on_delete}, &k);
+    kc_informer_add_index(inf, "app", by_app);
+    kc_informer_start(inf);
+    cr_assert(kc_informer_wait_synced(inf, 5000));
+    cr_assert_eq(wait_for(&k, &k.adds, 1), 1, "the listed object is added");
+    d = cm("after", "y");
+    kc_client_create(c, CM, "default", d, NULL, &err);
+    json_decref(d);
+    cr_assert_eq(wait_for(&k, &k.adds, 2), 2, "a watched create is added");
+    kc_client_patch(c, CM, "default", "after", NULL, "application/merge-patch+json", "{\"metadata\":{\"labels\":{\"app\":\"z\"}}}",
+                    NULL, &err);
+    cr_assert_eq(wait_for(&k, &k.updates, 1), 1);
+    kc_obj **v;
+    size_t n = kc_informer_by_index(inf, "app", "z", &v);
+    cr_assert_eq(n, 1, "the index follows the label change");
+    kc_objv_free(v, n);
+    n = kc_informer_by_index(inf, "app", "y", &v);
+    cr_assert_eq(n, 0);
+    kc_objv_free(v, n);
+    kc_client_delete(c, CM, "default", "before", NULL, &err);
+    cr_assert_eq(wait_for(&k, &k.deletes, 1), 1);
+    kc_obj *o = kc_informer_get(inf, "default", "after");
+    cr_assert_not_null(o);
+    kc_obj_unref(o);
+    cr_assert_null(kc_informer_get(inf, "default", "before"));
+    kc_informer_free(inf);
+    kc_client_free(c);
+}
+
+Test(workqueue, dedup_processing_and_delay)
+{
+    kc_wq *q = kc_wq_new("t");
+    kc_wq_add(q, "a");
+    kc_wq_add(q, "a");
+    kc_wq_add(q, "b");
+    cr_assert_eq(kc_wq_len(q), 2, "a queued key is not queued twice");
+    char *k = kc_wq_get(q);
+    cr_assert_str_eq(k, "a");
+    kc_wq_add(q, "a"); /* while processing: held back until done */
+    char *k2 = kc_wq_get(q);
+    cr_assert_str_eq(k2, "b");
+    cr_assert_eq(kc_wq_len(q), 0);
+    kc_wq_done(q, "a");
+    cr_assert_eq(kc_wq_len(q), 1, "re-queued once processing is done");
+    free(kc_wq_get(q));
+    kc_wq_add_after(q, "late", 50);
+    cr_assert_eq(kc_wq_len(q), 0);
+    char *l = kc_wq_get(q);
+    cr_assert_str_eq(l, "late");
+    kc_wq_add_rate_limited(q, "r");
+    kc_wq_add_rate_limited(q, "r");
+    cr_assert_eq(kc_wq_requeues(q, "r"), 2);
+    kc_wq_forget(q, "r");
+    cr_assert_eq(kc_wq_requeues(q, "r"), 0);
+    kc_wq_shutdown(q);
+    free(k);
+    free(k2);
+    free(l);
+    kc_wq_free(q);
+}
