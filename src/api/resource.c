@@ -15,7 +15,7 @@
 const kc_resource kc_resources[] = {
     {"", "v1", "namespaces", "namespace", "Namespace", false, {"ns"}, false, KC_SUB_STATUS, false,
      KC_NAMERULE_LABEL, "core/v1.Namespace", {"status.phase"}},
-    {"", "v1", "pods", "pod", "Pod", true, {"po"}, true, KC_SUB_STATUS, false, KC_NAMERULE_SUBDOMAIN,
+    {"", "v1", "pods", "pod", "Pod", true, {"po"}, true, KC_SUB_STATUS | KC_SUB_POD, false, KC_NAMERULE_SUBDOMAIN,
      "core/v1.Pod", POD_FIELDS},
     {"", "v1", "services", "service", "Service", true, {"svc"}, true, KC_SUB_STATUS, false,
      KC_NAMERULE_1035, "core/v1.Service", {"spec.clusterIP", "spec.type"}},
@@ -45,6 +45,8 @@ const kc_resource kc_resources[] = {
      KC_NAMERULE_SUBDOMAIN, "apps/v1.DaemonSet", {0}},
     {"apps", "v1", "controllerrevisions", "controllerrevision", "ControllerRevision", true, {0}, false, 0,
      false, KC_NAMERULE_SUBDOMAIN, "apps/v1.ControllerRevision", {0}},
+    {"policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, {"pdb"}, false,
+     KC_SUB_STATUS, true, KC_NAMERULE_SUBDOMAIN, "policy/v1.PodDisruptionBudget", {0}},
     {"storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false, {"sc"}, false, 0,
      false, KC_NAMERULE_SUBDOMAIN, "storage/v1.StorageClass", {0}},
     {"coordination.k8s.io", "v1", "leases", "lease", "Lease", true, {0}, false, 0, false,

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum { KC_SUB_STATUS = 1, KC_SUB_SCALE = 2 };
+enum { KC_SUB_STATUS = 1, KC_SUB_SCALE = 2, KC_SUB_POD = 4 /* binding, eviction, log, exec */ };
 enum kc_name_kind { KC_NAMERULE_SUBDOMAIN, KC_NAMERULE_LABEL, KC_NAMERULE_1035, KC_NAMERULE_SEGMENT };
 
 #define KC_MAX_FIELDS 12

@@ -39,6 +39,11 @@ typedef struct kc_apiserver {
         void *ud;
     } components[KC_MAX_COMPONENTS];
     int ncomponents;
+    struct {
+        const struct kc_node_provider *ops;
+        void *ud;
+    } node_providers[4];
+    int nproviders;
     int components_stopped;
 } kc_apiserver;
 
@@ -133,6 +138,8 @@ kc_client *kc_apiserver_client(kc_apiserver *s, const char *agent);
 void kc_apiserver_add_component(kc_apiserver *s, void (*stop)(void *ud), void *ud);
 int kc_apiserver_serve(kc_apiserver *s, kc_err *err); /* ready (kubeconfig written), loop until stopped */
 void kc_apiserver_request_stop(kc_apiserver *s);
+/* Registers a node provider (simulated nodes, agents) that answers pods/log and exec. */
+void kc_apiserver_add_node_provider(kc_apiserver *s, const struct kc_node_provider *ops, void *ud);
 void kc_apiserver_free(kc_apiserver *s);
 
 #endif

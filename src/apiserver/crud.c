@@ -5,6 +5,7 @@
 #include "apiserver/tableview.h"
 #include "api/defaults.h"
 #include "api/names.h"
+#include "api/proto.h"
 #include "api/validation.h"
 #include "lib/xalloc.h"
 #include "lib/yaml.h"
@@ -58,10 +59,10 @@ int kc_body_parse(kc_req *r, bool strict_dups, json_t **out, kc_err *err)
     if (r->body_len > KC_MAX_BODY)
         return kc_errf(err, KC_ETOOLARGE, "Request entity too large: limit is %d", KC_MAX_BODY);
     const char *ct = r->ctype;
-    if (ctype_is(ct, "application/vnd.kubernetes.protobuf"))
-        return kc_errf(err, KC_EUNSUPPORTED,
-                       "the body of the request was in an unknown format - accepted media types include: "
-                       "application/json, application/yaml (protobuf request bodies are not supported yet)");
+    if (ctype_is(ct, "application/vnd.kubernetes.protobuf")) {
+        *out = kc_proto_decode_body(r->body, r->body_len, err);
+        return *out ? 0 : -1;
+    }
     if (ctype_is(ct, "application/yaml")) {
         *out = kc_yaml_decode(r->body, r->body_len, err);
         return *out ? 0 : -1;
@@ -611,7 +612,10 @@ static bool sub_ok(int res, const char *sub)
 {
     if (!sub) return true;
     unsigned have = kc_resources[res].subresources;
-    return (!strcmp(sub, "status") && (have & KC_SUB_STATUS)) || (!strcmp(sub, "scale") && (have & KC_SUB_SCALE));
+    bool pod = (have & KC_SUB_POD) && (!strcmp(sub, "binding") || !strcmp(sub, "eviction") || !strcmp(sub, "log") ||
+                                       !strcmp(sub, "exec"));
+    return (!strcmp(sub, "status") && (have & KC_SUB_STATUS)) || (!strcmp(sub, "scale") && (have & KC_SUB_SCALE)) ||
+           pod;
 }
 
 static void method_not_allowed(kc_req *r, int res)
@@ -637,6 +641,9 @@ void kc_handle_resource(kc_req *r, int res, const char *ns, const char *name, co
         kc_err err = KC_ERR_INIT;
         kc_errf(&err, KC_ENOTFOUND, "the server could not find the requested resource");
         kc_reply_err(r, &err, NULL, NULL);
+    } else if (sub && (!strcmp(sub, "binding") || !strcmp(sub, "eviction") || !strcmp(sub, "log") ||
+                       !strcmp(sub, "exec"))) {
+        kc_handle_pod_sub(r, res, ns, name, sub);
     } else if (!strcmp(m, "GET") && name) {
         if (kc_req_query_bool(r, "watch")) method_not_allowed(r, res);
         else handle_get(r, res, ns, name, sub);

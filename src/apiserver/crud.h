@@ -30,6 +30,8 @@ void kc_handle_get_scale(kc_req *r, int res, const kc_obj *cur);
  * and namespace termination. Returns 1 when removed, 0 when marked, -1 on error. */
 int kc_delete_object(kc_apiserver *s, int res, const kc_obj *cur, json_t *opts, bool dry, kc_write_done done,
                      void *ud, const kc_obj **out, kc_err *err);
+/* podsub.c: pods/binding, pods/eviction, pods/log, pods/exec */
+void kc_handle_pod_sub(kc_req *r, int res, const char *ns, const char *name, const char *sub);
 int kc_finish_update(kc_req *r, int res, const kc_obj *cur, json_t *doc, const char *sub, kc_err *err);
 
 #endif

@@ -43,6 +43,17 @@ static json_t *agg_subresources(const kc_resource *r)
     if (r->subresources & KC_SUB_SCALE)
         json_array_append_new(a, json_pack("{s:s,s:o,s:o}", "subresource", "scale", "responseKind",
                                            gvk("autoscaling", "v1", "Scale"), "verbs", strv(subverbs, 3)));
+    static const char *create[] = {"create"}, *get[] = {"get"}, *getcreate[] = {"create", "get"};
+    if (r->subresources & KC_SUB_POD) {
+        json_array_append_new(a, json_pack("{s:s,s:o,s:o}", "subresource", "binding", "responseKind",
+                                           gvk("", "v1", "Binding"), "verbs", strv(create, 1)));
+        json_array_append_new(a, json_pack("{s:s,s:o,s:o}", "subresource", "eviction", "responseKind",
+                                           gvk("policy", "v1", "Eviction"), "verbs", strv(create, 1)));
+        json_array_append_new(a, json_pack("{s:s,s:o,s:o}", "subresource", "log", "responseKind",
+                                           gvk("", "v1", "Pod"), "verbs", strv(get, 1)));
+        json_array_append_new(a, json_pack("{s:s,s:o,s:o}", "subresource", "exec", "responseKind",
+                                           gvk("", "v1", "PodExecOptions"), "verbs", strv(getcreate, 2)));
+    }
     return a;
 }
 
@@ -109,6 +120,22 @@ static json_t *legacy_resource_list(const char *group, const char *version)
             json_array_append_new(res, json_pack("{s:s,s:s,s:b,s:s,s:s,s:s,s:o}", "name", sub, "singularName", "",
                                                  "namespaced", r->namespaced, "group", "autoscaling", "version",
                                                  "v1", "kind", "Scale", "verbs", strv(subverbs, 3)));
+        }
+        static const struct {
+            const char *name, *group, *version, *kind, *verbs[2];
+        } podsubs[] = {{"binding", "", "v1", "Binding", {"create"}},
+                       {"eviction", "policy", "v1", "Eviction", {"create"}},
+                       {"log", "", "v1", "Pod", {"get"}},
+                       {"exec", "", "v1", "PodExecOptions", {"create", "get"}}};
+        for (size_t k = 0; (r->subresources & KC_SUB_POD) && k < 4; k++) {
+            snprintf(sub, sizeof sub, "%s/%s", r->resource, podsubs[k].name);
+            json_t *o = json_pack("{s:s,s:s,s:b,s:s,s:o}", "name", sub, "singularName", "", "namespaced", 1, "kind",
+                                  podsubs[k].kind, "verbs", strv(podsubs[k].verbs, 2));
+            if (podsubs[k].group[0]) {
+                json_object_set_new(o, "group", json_string(podsubs[k].group));
+                json_object_set_new(o, "version", json_string(podsubs[k].version));
+            }
+            json_array_append_new(res, o);
         }
         if (r->subresources & KC_SUB_STATUS) {
             snprintf(sub, sizeof sub, "%s/status", r->resource);

@@ -169,6 +169,13 @@ void kc_apiserver_add_component(kc_apiserver *s, void (*stop)(void *ud), void *u
     s->components[s->ncomponents++] = (struct kc_component){stop, ud};
 }
 
+void kc_apiserver_add_node_provider(kc_apiserver *s, const struct kc_node_provider *ops, void *ud)
+{
+    if (s->nproviders == 4) abort();
+    s->node_providers[s->nproviders].ops = ops;
+    s->node_providers[s->nproviders++].ud = ud;
+}
+
 void kc_apiserver_request_stop(kc_apiserver *s)
 {
     s->stop = 1;

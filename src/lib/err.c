@@ -32,6 +32,7 @@ static const struct {
     [KC_ETOOLARGE] = {413, "RequestEntityTooLarge"},
     [KC_EUNSUPPORTED] = {415, "UnsupportedMediaType"},
     [KC_EINVALID] = {422, "Invalid"},
+    [KC_ETOOMANY] = {429, "TooManyRequests"},
     [KC_ETIMEOUT] = {504, "Timeout"},
     [KC_EINTERNAL] = {500, "InternalError"},
     [KC_EUNAVAILABLE] = {503, "ServiceUnavailable"},

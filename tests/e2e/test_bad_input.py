@@ -243,11 +243,17 @@ def test_yaml_body(server, bns):
     assert_healthy(server)
 
 
-def test_protobuf_is_415(server, bns):
-    body = b"k8s\x00\n\x0f\n\x02v1\x12\tConfigMap\x12\x08\n\x06\n\x01x\x12\x01y"
+def test_protobuf_bodies(server, bns):
+    # k8s\0 + runtime.Unknown{typeMeta{v1, ConfigMap}, raw: ConfigMap{metadata{name: pbx}}}
+    body = b"k8s\x00\n\x0f\n\x02v1\x12\tConfigMap\x12\x07\n\x05\n\x03pbx"
     st, doc, _ = server.api("POST", CM % bns, body, content_type="application/vnd.kubernetes.protobuf")
-    assert st == 415
-    assert_status(doc, 415, "UnsupportedMediaType")
+    assert st == 201, doc
+    assert doc["metadata"]["name"] == "pbx"
+    assert server.api("DELETE", CM % bns + "/pbx")[0] == 200
+    for garbage in (b"k8s\x00\xff\xff\xff", b"not protobuf", b"k8s\x00\n\x05\n\x02v1"):
+        st, doc, _ = server.api("POST", CM % bns, garbage, content_type="application/vnd.kubernetes.protobuf")
+        assert st == 400, (garbage, doc)
+        assert_status(doc, 400, "BadRequest")
 
 
 @pytest.mark.parametrize("obj", [

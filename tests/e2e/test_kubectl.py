@@ -602,3 +602,17 @@ def test_get_named_watch(kubectl, ns):
     finally:
         p.kill()
         p.wait()
+
+
+def test_create_generators_send_protobuf(kubectl, ns):
+    # kubectl 1.32 sends these as application/vnd.kubernetes.protobuf
+    kubectl.ok("-n", ns, "create", "configmap", "gen-cm", "--from-literal=a=b")
+    kubectl.ok("-n", ns, "create", "secret", "generic", "gen-s", "--from-literal=x=y")
+    kubectl.ok("-n", ns, "create", "deployment", "gen-d", "--image=nginx:1.25", "--replicas=2")
+    kubectl.ok("-n", ns, "create", "service", "clusterip", "gen-svc", "--tcp=80:8080")
+    kubectl.ok("-n", ns, "create", "serviceaccount", "gen-sa")
+    assert kubectl.ok("-n", ns, "get", "cm", "gen-cm", "-o", "jsonpath={.data.a}").out == "b"
+    assert kubectl.ok("-n", ns, "get", "secret", "gen-s", "-o", "jsonpath={.data.x}").out == "eQ=="
+    out = kubectl.ok("-n", ns, "get", "deploy", "gen-d", "-o", "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}").out
+    assert out == "2 nginx:1.25"
+    assert kubectl.ok("-n", ns, "get", "svc", "gen-svc", "-o", "jsonpath={.spec.ports[0].targetPort}").out == "8080"

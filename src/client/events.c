@@ -1,0 +1,132 @@
+/* Event recorder (see events.h). Aggregation keys live in a small map; a repeated event is a
+ * merge patch of count and lastTimestamp on the Event created the first time. */
+#include "client/events.h"
+#include "lib/map.h"
+#include "lib/xalloc.h"
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <time.h>
+
+struct kc_recorder {
+    kc_client *c;
+    char *component, *host;
+    pthread_mutex_t mu;
+    kc_map seen; /* aggregation key -> struct seen */
+    int ev_res;
+};
+
+typedef struct seen {
+    char *key, *ns, *name;
+    int count;
+} seen;
+
+kc_recorder *kc_recorder_new(kc_client *c, const char *component, const char *host)
+{
+    kc_recorder *r = xcalloc(1, sizeof *r);
+    r->c = c;
+    r->component = xstrdup(component);
+    r->host = host ? xstrdup(host) : NULL;
+    pthread_mutex_init(&r->mu, NULL);
+    r->ev_res = kc_resource_find("", "v1", "events");
+    return r;
+}
+
+void kc_recorder_free(kc_recorder *r)
+{
+    if (!r) return;
+    void *v;
+    for (size_t it = 0; kc_map_next(&r->seen, &it, NULL, &v);) {
+        seen *s = v;
+        free(s->key);
+        free(s->ns);
+        free(s->name);
+        free(s);
+    }
+    kc_map_release(&r->seen);
+    free(r->component);
+    free(r->host);
+    free(r);
+}
+
+static void now_rfc3339(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *involved(const kc_obj *o)
+{
+    const kc_resource *rd = &kc_resources[o->res];
+    json_t *ref = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", rd->kind, "name", o->name, "uid", o->uid, "apiVersion",
+                            kc_resource_api_version(rd), "resourceVersion", "");
+    char rv[24];
+    snprintf(rv, sizeof rv, "%llu", (unsigned long long)o->rev);
+    json_object_set_new(ref, "resourceVersion", json_string(rv));
+    if (o->ns[0]) json_object_set_new(ref, "namespace", json_string(o->ns));
+    return ref;
+}
+
+static void create_event(kc_recorder *r, const kc_obj *about, const char *type, const char *reason, const char *msg,
+                         const char *ns, const char *name)
+{
+    char now[32];
+    now_rfc3339(now);
+    json_t *src = json_pack("{s:s}", "component", r->component);
+    if (r->host) json_object_set_new(src, "host", json_string(r->host));
+    json_t *ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:o,s:s,s:s,s:s,s:o,s:i,s:s,s:s,s:s,s:s}", "apiVersion", "v1", "kind",
+                           "Event", "metadata", "name", name, "namespace", ns, "involvedObject", involved(about),
+                           "reason", reason, "message", msg, "type", type, "source", src, "count", 1,
+                           "firstTimestamp", now, "lastTimestamp", now, "reportingComponent", r->component,
+                           "reportingInstance", r->host ? r->host : "");
+    kc_err err = KC_ERR_INIT;
+    kc_client_create(r->c, r->ev_res, ns, ev, NULL, &err);
+    kc_err_release(&err);
+    json_decref(ev);
+}
+
+void kc_event(kc_recorder *r, const kc_obj *about, const char *type, const char *reason, const char *fmt, ...)
+{
+    char msg[1024], key[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(key, sizeof key, "%s|%s|%s|%s", about->uid, type, reason, msg);
+    const char *ns = about->ns[0] ? about->ns : "default";
+    pthread_mutex_lock(&r->mu);
+    seen *s = kc_map_get(&r->seen, key);
+    int count = s ? ++s->count : 1;
+    char *name = NULL;
+    if (s) {
+        name = xstrdup(s->name);
+    } else {
+        uint64_t rnd;
+        if (getrandom(&rnd, sizeof rnd, 0) < 0) rnd = (uint64_t)time(NULL);
+        char buf[300];
+        snprintf(buf, sizeof buf, "%.200s.%016llx", about->name, (unsigned long long)rnd);
+        s = xcalloc(1, sizeof *s);
+        *s = (seen){xstrdup(key), xstrdup(ns), xstrdup(buf), 1};
+        kc_map_put(&r->seen, s->key, s);
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (count == 1) {
+        pthread_mutex_lock(&r->mu);
+        name = xstrdup(s->name);
+        pthread_mutex_unlock(&r->mu);
+        create_event(r, about, type, reason, msg, ns, name);
+    } else {
+        char now[32], patch[128];
+        now_rfc3339(now);
+        snprintf(patch, sizeof patch, "{\"count\":%d,\"lastTimestamp\":\"%s\"}", count, now);
+        kc_err err = KC_ERR_INIT;
+        int ev = r->ev_res;
+        if (kc_client_patch(r->c, ev, ns, name, NULL, "application/merge-patch+json", patch, NULL, &err) < 0)
+            create_event(r, about, type, reason, msg, ns, name); /* the event was deleted meanwhile */
+        kc_err_release(&err);
+    }
+    free(name);
+}
