@@ -1,0 +1,29 @@
+/* Simulated nodes (the way KWOK and kubemark let Kubernetes test itself at scale): each
+ * registers a Node, renews its Lease, and runs the pods bound to it through their lifecycle
+ * (Pending -> Running/Ready, deletion confirmed after the grace period) without containers.
+ * Works over any client transport: inside `kubec server --sim-nodes N` (in-process) or as
+ * `kubec sim --kubeconfig F --nodes N` (HTTP). */
+#ifndef KC_SIM_SIM_H
+#define KC_SIM_SIM_H
+#include "client/client.h"
+/* The start functions take the client (freed by stop). */
+#include "client/nodeapi.h"
+
+typedef struct kc_sim_opts {
+    int nodes;
+    const char *prefix;   /* node names <prefix>-<i>; default "sim" */
+    int pod_startup_ms;   /* Pending -> Running delay */
+    const char *cpu;      /* capacity, default "32" */
+    const char *memory;   /* default "256Gi" */
+    int max_pods;         /* default 110 */
+} kc_sim_opts;
+
+typedef struct kc_sim kc_sim;
+
+kc_sim *kc_sim_start(kc_client *c, const kc_sim_opts *o);
+/* Stops the nodes' loops (no more heartbeats: like a crashed node) and frees everything. */
+void kc_sim_stop(void *sim);
+/* Answers pods/log for the simulated nodes (ud: the kc_sim). */
+extern const kc_node_provider kc_sim_node_provider;
+
+#endif
