@@ -193,6 +193,33 @@ static void initial_status(int res, json_t *doc)
     json_object_set_new(doc, "status", st);
 }
 
+/* The DefaultTolerationSeconds admission plugin: pods get not-ready/unreachable NoExecute
+ * tolerations for 300 s unless they tolerate those taints already. */
+static void default_tolerations(json_t *doc)
+{
+    static const char *keys[] = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"};
+    json_t *spec = json_object_get(doc, "spec");
+    if (!json_is_object(spec)) return;
+    json_t *tols = json_object_get(spec, "tolerations"), *t;
+    for (int k = 0; k < 2; k++) {
+        bool have = false;
+        size_t i;
+        json_array_foreach(tols, i, t)
+        {
+            const char *key = json_string_value(json_object_get(t, "key"));
+            const char *eff = json_string_value(json_object_get(t, "effect"));
+            const char *op = json_string_value(json_object_get(t, "operator"));
+            bool any_key = (!key || !key[0]) && op && !strcmp(op, "Exists");
+            if ((any_key || (key && !strcmp(key, keys[k]))) && (!eff || !eff[0] || !strcmp(eff, "NoExecute")))
+                have = true;
+        }
+        if (have) continue;
+        if (!json_is_array(tols)) json_object_set_new(spec, "tolerations", tols = json_array());
+        json_array_append_new(tols, json_pack("{s:s,s:s,s:s,s:i}", "key", keys[k], "operator", "Exists", "effect",
+                                              "NoExecute", "tolerationSeconds", 300));
+    }
+}
+
 static void prepare_namespace(json_t *doc, json_t *md, const char *name)
 {
     json_t *spec = json_object_get(doc, "spec");
@@ -267,6 +294,7 @@ static void handle_create(kc_req *r, int res, const char *ns)
     const char *name = json_string_value(json_object_get(md, "name"));
     if (rd->namespaced && check_namespace(r->srv, ns, &err) < 0) goto fail;
     if (!strcmp(rd->kind, "Namespace")) prepare_namespace(doc, md, name);
+    if (!strcmp(rd->kind, "Pod")) default_tolerations(doc);
     initial_status(res, doc);
     kc_defaults_apply(kc_schema_type(rd->schema_type), doc); /* the zero values a fresh status shows */
     if (kc_dry_run(r)) {
