@@ -32,6 +32,8 @@ int kc_delete_object(kc_apiserver *s, int res, const kc_obj *cur, json_t *opts, 
                      void *ud, const kc_obj **out, kc_err *err);
 /* podsub.c: pods/binding, pods/eviction, pods/log, pods/exec */
 void kc_handle_pod_sub(kc_req *r, int res, const char *ns, const char *name, const char *sub);
+/* wsexec.c: answer an exec WebSocket upgrade with a failure on the error channel. */
+bool kc_ws_exec_fail(kc_req *r, const char *message);
 int kc_finish_update(kc_req *r, int res, const kc_obj *cur, json_t *doc, const char *sub, kc_err *err);
 
 #endif

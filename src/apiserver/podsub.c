@@ -252,6 +252,10 @@ static int exec_cmd(kc_req *r, const kc_obj *pod, kc_err *err)
     else if (rc == 0)
         rc = kc_errf(err, KC_EBADREQUEST, "exec is not supported by node %s yet", node);
     json_decref(d);
+    if (rc < 0 && err->reason == KC_EBADREQUEST && kc_ws_exec_fail(r, err->msg)) {
+        kc_err_release(err); /* answered on the WebSocket's error channel */
+        return 0;
+    }
     return rc;
 }
 

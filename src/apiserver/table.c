@@ -999,6 +999,24 @@ static void print_lease(json_t *cells, json_t *o, time_t now)
     add_age(cells, o, now);
 }
 
+/* printPodDisruptionBudget: min available / max unavailable as written ("N/A" when unset). */
+static char *int_or_string(json_t *v)
+{
+    if (json_is_integer(v)) return fmt("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    if (json_is_string(v)) return fmt("%s", json_string_value(v));
+    return fmt("N/A");
+}
+
+static void print_pdb(json_t *cells, json_t *o, time_t now)
+{
+    add_s(cells, name_of(o));
+    add_own(cells, int_or_string(jget(o, "spec.minAvailable")));
+    add_own(cells, int_or_string(jget(o, "spec.maxUnavailable")));
+    json_t *allowed = jget(o, "status.disruptionsAllowed");
+    json_array_append_new(cells, json_integer(json_is_integer(allowed) ? json_integer_value(allowed) : 0));
+    add_age(cells, o, now);
+}
+
 /* formatDiscoveryPorts: port numbers (the name for a port without one, "*" for neither). */
 static char *slice_ports(json_t *o)
 {
@@ -1399,6 +1417,11 @@ static const column storageclass_cols[] = {
     STR("AllowVolumeExpansion", D_SC_AVE),
     AGE_COL,
 };
+#define D_PDB_MIN "The minimum number of pods that must be available, as a number or a percentage."
+#define D_PDB_MAX "The maximum number of pods that may be unavailable, as a number or a percentage."
+#define D_PDB_ALLOWED "Number of pod disruptions that are currently allowed."
+static const column pdb_cols[] = {NAME_COL, STR("Min Available", D_PDB_MIN), STR("Max Unavailable", D_PDB_MAX),
+                                  INT("Allowed Disruptions", D_PDB_ALLOWED), AGE_COL};
 static const column lease_cols[] = {NAME_COL, STR("Holder", D_LEASE_HOLDER), AGE_COL};
 static const column endpointslice_cols[] = {NAME_COL, STR("AddressType", D_ES_ATYPE),
                                             STR("Ports", D_ES_PORTS), STR("Endpoints", D_ES_EPS), AGE_COL};
@@ -1439,6 +1462,7 @@ static const printer printers[] = {
     PRINTER("apps", "ControllerRevision", controllerrevision_cols, print_controllerrevision),
     PRINTER("storage.k8s.io", "StorageClass", storageclass_cols, print_storageclass),
     PRINTER("coordination.k8s.io", "Lease", lease_cols, print_lease),
+    PRINTER("policy", "PodDisruptionBudget", pdb_cols, print_pdb),
     PRINTER("discovery.k8s.io", "EndpointSlice", endpointslice_cols, print_endpointslice),
 };
 
