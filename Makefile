@@ -3,7 +3,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Isrc -Ibuild/gen -D_GNU_SOURCE -pthread
-LDLIBS  := -lh2o-evloop -lssl -lcrypto -lz -ljansson -lyaml -lsqlite3 -lm -pthread
+LDLIBS  := -lh2o-evloop -lcurl -lssl -lcrypto -lz -ljansson -lyaml -lsqlite3 -lm -pthread
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined

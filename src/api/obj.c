@@ -4,6 +4,7 @@
  * counts are atomic so caches on other threads may share the store's objects. */
 #include "api/obj.h"
 #include "lib/buf.h"
+#include "lib/jsonw.h"
 #include "lib/xalloc.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -100,9 +101,7 @@ kc_obj *kc_obj_build(int res, json_t *doc)
     o->deleting = json_object_get(md, "deletionTimestamp") != NULL;
     const kc_resource *r = &kc_resources[res];
     for (int i = 0; i < KC_MAX_FIELDS && r->fields[i]; i++) o->fields[i] = field_value(doc, r->fields[i]);
-    o->json = json_dumps(doc, JSON_COMPACT);
-    if (!o->json) kc_oom();
-    o->len = strlen(o->json);
+    o->json = kc_json_dump(doc, &o->len);
     return o;
 }
 

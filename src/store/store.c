@@ -336,6 +336,14 @@ static batch *take_queue(kc_store *s)
     b->rev = s->rev;
     s->q = NULL;
     s->nq = s->capq = 0;
+    return b;
+}
+
+/* On the committer thread: the rows to write (objects are immutable, so reading them here is
+ * safe while the loop goes on). */
+static void commit_batch(kc_store *s, batch *b)
+{
+    kc_err err = KC_ERR_INIT;
     b->w = xcalloc(b->n, sizeof *b->w);
     b->idx = xcalloc(b->n, sizeof *b->idx);
     for (size_t i = 0; i < b->n; i++) {
@@ -344,12 +352,6 @@ static batch *take_queue(kc_store *s)
         b->idx[i] = del ? NULL : obj_index(o);
         b->w[i] = (kc_backend_write){del, res_id(o->res), o->key, o->rev, b->idx[i], o->json, o->len};
     }
-    return b;
-}
-
-static void commit_batch(kc_store *s, batch *b)
-{
-    kc_err err = KC_ERR_INIT;
     if (s->ops->commit(s->be, b->w, b->n, b->rev, &err) < 0) {
         fprintf(stderr, "kubec: store: commit failed, exiting so that a restart reloads durable state: %s\n",
                 err.msg);

@@ -1,0 +1,113 @@
+/* Compact JSON writer (see jsonw.h). Matches jansson's output: strings escape '"', '\\',
+ * control characters (\b \f \n \r \t, others as \u00XX) and '/' is left alone; reals use
+ * jansson's "%.17g" with a ".0" added when the result looks like an integer. */
+#include "lib/jsonw.h"
+#include "lib/xalloc.h"
+#include <stdio.h>
+
+static const char hex[] = "0123456789ABCDEF"; /* jansson writes \u001B */
+
+static void write_string(kc_buf *b, const char *s, size_t n)
+{
+    kc_buf_grow(b, n + 2);
+    b->data[b->len++] = '"';
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        kc_buf_add(b, s + start, i - start);
+        start = i + 1;
+        char e[6] = {'\\', 0};
+        size_t el = 2;
+        switch (c) {
+        case '"': e[1] = '"'; break;
+        case '\\': e[1] = '\\'; break;
+        case '\b': e[1] = 'b'; break;
+        case '\f': e[1] = 'f'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\t': e[1] = 't'; break;
+        default:
+            e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
+            el = 6;
+        }
+        kc_buf_add(b, e, el);
+    }
+    kc_buf_add(b, s + start, n - start);
+    kc_buf_add(b, "\"", 1);
+}
+
+static void write_integer(kc_buf *b, json_int_t v)
+{
+    char tmp[24], *p = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--p = '-';
+    kc_buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+static void write_real(kc_buf *b, double d)
+{
+    char tmp[40];
+    int n = snprintf(tmp, sizeof tmp, "%.17g", d);
+    if (n < 0) n = 0;
+    char *e = strchr(tmp, 'e');
+    if (e) { /* as jansson: no '+' and no leading zeros in the exponent */
+        char *src = e + 1, *dst = e + 1;
+        if (*src == '+') src++;
+        else if (*src == '-') *dst++ = *src++;
+        while (*src == '0' && src[1]) src++;
+        memmove(dst, src, strlen(src) + 1);
+        n = (int)strlen(tmp);
+    }
+    kc_buf_add(b, tmp, (size_t)n);
+    if (!strpbrk(tmp, ".eE")) kc_buf_add(b, ".0", 2);
+}
+
+void kc_json_write(kc_buf *b, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        kc_buf_add(b, "{", 1);
+        const char *k;
+        json_t *x;
+        size_t i = 0;
+        json_object_foreach((json_t *)v, k, x)
+        {
+            if (i++) kc_buf_add(b, ",", 1);
+            write_string(b, k, strlen(k));
+            kc_buf_add(b, ":", 1);
+            kc_json_write(b, x);
+        }
+        kc_buf_add(b, "}", 1);
+        break;
+    }
+    case JSON_ARRAY: {
+        kc_buf_add(b, "[", 1);
+        for (size_t i = 0, n = json_array_size(v); i < n; i++) {
+            if (i) kc_buf_add(b, ",", 1);
+            kc_json_write(b, json_array_get(v, i));
+        }
+        kc_buf_add(b, "]", 1);
+        break;
+    }
+    case JSON_STRING: write_string(b, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: write_integer(b, json_integer_value(v)); break;
+    case JSON_REAL: write_real(b, json_real_value(v)); break;
+    case JSON_TRUE: kc_buf_add(b, "true", 4); break;
+    case JSON_FALSE: kc_buf_add(b, "false", 5); break;
+    case JSON_NULL: kc_buf_add(b, "null", 4); break;
+    }
+}
+
+char *kc_json_dump(const json_t *v, size_t *len)
+{
+    kc_buf b = KC_BUF_INIT;
+    kc_buf_grow(&b, 4096);
+    kc_json_write(&b, v);
+    if (len) *len = b.len;
+    return kc_buf_take(&b);
+}
