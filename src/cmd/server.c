@@ -2,8 +2,11 @@
  * inside it (controllers, scheduler, simulated nodes), each with its own in-process client. */
 #include "apiserver/apiserver.h"
 #include "cmd/cmd.h"
+#include "controllers/deployment.h"
+#include "controllers/gc.h"
 #include "controllers/nodeipam.h"
 #include "controllers/nodelifecycle.h"
+#include "controllers/replicaset.h"
 #include "scheduler/scheduler.h"
 #include "sim/sim.h"
 #include <getopt.h>
@@ -45,6 +48,24 @@ static void *start_nodelc(kc_client *c, const server_opts *o)
     return kc_nodelifecycle_start(c, &n);
 }
 
+static void *start_rs(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_replicaset_start(c);
+}
+
+static void *start_deploy(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_deployment_start(c);
+}
+
+static void *start_gc(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_gc_start(c);
+}
+
 static const struct {
     const char *name, *agent;
     start_fn start;
@@ -52,6 +73,9 @@ static const struct {
 } controllers[] = {
     {"nodeipam", "node-ipam-controller", start_ipam, kc_nodeipam_stop},
     {"nodelifecycle", "node-lifecycle-controller", start_nodelc, kc_nodelifecycle_stop},
+    {"replicaset", "replicaset-controller", start_rs, kc_replicaset_stop},
+    {"deployment", "deployment-controller", start_deploy, kc_deployment_stop},
+    {"garbagecollector", "generic-garbage-collector", start_gc, kc_gc_stop},
 };
 
 static void start_components(kc_apiserver *s, const server_opts *o)
