@@ -11,6 +11,7 @@
 #define H2O_USE_EPOLL 1
 #define H2O_USE_LIBUV 0
 #include "api/resource.h"
+#include "apiserver/alloc.h"
 #include "client/client.h"
 #include "lib/buf.h"
 #include "lib/err.h"
@@ -44,6 +45,8 @@ typedef struct kc_apiserver {
         void *ud;
     } node_providers[4];
     int nproviders;
+    kc_range svc_ips, node_ports; /* service.c */
+    uint64_t alloc_seq;           /* ring position up to which deletions released their allocations */
     int components_stopped;
 } kc_apiserver;
 
@@ -138,6 +141,13 @@ kc_client *kc_apiserver_client(kc_apiserver *s, const char *agent);
 void kc_apiserver_add_component(kc_apiserver *s, void (*stop)(void *ud), void *ud);
 int kc_apiserver_serve(kc_apiserver *s, kc_err *err); /* ready (kubeconfig written), loop until stopped */
 void kc_apiserver_request_stop(kc_apiserver *s);
+/* service.c: ClusterIP/NodePort ranges (defaults 10.96.0.0/12 and 30000-32767). */
+int kc_apiserver_set_service_ranges(kc_apiserver *s, const char *cidr, const char *ports, kc_err *err);
+int kc_service_allocate(kc_apiserver *s, json_t *svc, json_t *old, kc_err *err);
+void kc_service_release(kc_apiserver *s, json_t *svc);
+void kc_service_keep_allocated(json_t *svc, json_t *old);
+void kc_service_released_by_events(kc_apiserver *s);
+int kc_service_bootstrap(kc_apiserver *s, kc_err *err);
 /* Registers a node provider (simulated nodes, agents) that answers pods/log and exec. */
 void kc_apiserver_add_node_provider(kc_apiserver *s, const struct kc_node_provider *ops, void *ud);
 void kc_apiserver_free(kc_apiserver *s);

@@ -295,6 +295,7 @@ static void handle_create(kc_req *r, int res, const char *ns)
     if (rd->namespaced && check_namespace(r->srv, ns, &err) < 0) goto fail;
     if (!strcmp(rd->kind, "Namespace")) prepare_namespace(doc, md, name);
     if (!strcmp(rd->kind, "Pod")) default_tolerations(doc);
+    if (!strcmp(rd->kind, "Service") && !kc_dry_run(r) && kc_service_allocate(r->srv, doc, NULL, &err) < 0) goto fail;
     initial_status(res, doc);
     kc_defaults_apply(kc_schema_type(rd->schema_type), doc); /* the zero values a fresh status shows */
     if (kc_dry_run(r)) {
@@ -305,7 +306,10 @@ static void handle_create(kc_req *r, int res, const char *ns)
         bool generated = json_object_get(md, "generateName") && tries < 8;
         if (kc_store_write(r->srv->store, KC_WRITE_CREATE, res, json_incref(doc), 0, kc_store_done, r, &out, &err) == 0)
             break;
-        if (err.reason != KC_EALREADYEXISTS || !generated) goto fail;
+        if (err.reason != KC_EALREADYEXISTS || !generated) {
+            if (!strcmp(rd->kind, "Service")) kc_service_release(r->srv, doc);
+            goto fail;
+        }
         kc_err_release(&err);
         char buf[80], suffix[8];
         kc_random_suffix(suffix, 5);

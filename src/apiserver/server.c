@@ -82,6 +82,14 @@ static bool loop_busy(kc_apiserver *s)
     return kc_store_pending(s->store) || l->_pending_as_client || l->_pending_as_server || l->_statechanged.head;
 }
 
+/* After every durable batch: wake the watchers, give back deleted Services' addresses. */
+static void on_publish(void *p)
+{
+    kc_apiserver *s = p;
+    kc_service_released_by_events(s);
+    kc_watch_wake_all(s);
+}
+
 static void on_store_durable(h2o_socket_t *sock, const char *err)
 {
     kc_apiserver *s = sock->data;
@@ -150,11 +158,15 @@ kc_apiserver *kc_apiserver_new(const char *data_dir, const char *listen, kc_err 
         return NULL;
     }
     if (bootstrap(s, err) < 0) return NULL;
-    kc_store_on_publish(s->store, kc_watch_wake_all, s);
+    s->alloc_seq = kc_store_seq_head(s->store);
+    kc_store_on_publish(s->store, on_publish, s);
     kc_http_init(s);
     watch_store(s);
     s->inproc = kc_inproc_new(s);
     if (kc_http_listen(s, err) < 0) return NULL;
+    if (kc_apiserver_set_service_ranges(s, "10.96.0.0/12", "30000-32767", err) < 0 || kc_service_bootstrap(s, err) < 0)
+        return NULL;
+    kc_store_flush(s->store);
     return s;
 }
 

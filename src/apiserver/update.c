@@ -140,7 +140,10 @@ int kc_finish_update(kc_req *r, int res, const kc_obj *cur, json_t *doc, const c
     json_t *nmd = json_object_get(nw, "metadata");
     int rc = -1;
     if (check_finalizers(rd, json_object_get(old, "metadata"), nmd, cur, err) < 0) goto out;
+    bool svc = !strcmp(rd->kind, "Service") && !sub;
+    if (svc) kc_service_keep_allocated(nw, old);
     if (kc_validate_object(res, nw, old, sub, err) < 0) goto out;
+    if (svc && !kc_dry_run(r) && kc_service_allocate(r->srv, nw, old, err) < 0) goto out;
     char rv[24];
     snprintf(rv, sizeof rv, "%" PRIu64, cur->rev);
     json_object_set_new(nmd, "resourceVersion", json_string(rv));

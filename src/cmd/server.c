@@ -14,7 +14,7 @@
 #include <string.h>
 
 typedef struct server_opts {
-    const char *data_dir, *listen, *cluster_cidr, *controllers;
+    const char *data_dir, *listen, *cluster_cidr, *controllers, *service_cidr, *node_port_range;
     bool disable_scheduler;
     int sim_nodes, pod_startup_ms, grace_s;
 } server_opts;
@@ -90,7 +90,7 @@ static void start_components(kc_apiserver *s, const server_opts *o)
         if (sch) kc_apiserver_add_component(s, kc_scheduler_stop, sch);
     }
     if (o->sim_nodes > 0) {
-        kc_sim_opts so = {o->sim_nodes, "sim", o->pod_startup_ms, NULL, NULL, 0};
+        kc_sim_opts so = {.nodes = o->sim_nodes, .prefix = "sim", .pod_startup_ms = o->pod_startup_ms};
         kc_sim *sim = kc_sim_start(kc_apiserver_client(s, "kubelet"), &so);
         if (sim) {
             kc_apiserver_add_component(s, kc_sim_stop, sim);
@@ -101,7 +101,7 @@ static void start_components(kc_apiserver *s, const server_opts *o)
 
 static int parse(int argc, char **argv, server_opts *o)
 {
-    enum { DATA = 1, LISTEN, SIM, STARTUP, NOSCHED, CONTROLLERS, CIDR, GRACE };
+    enum { DATA = 1, LISTEN, SIM, STARTUP, NOSCHED, CONTROLLERS, CIDR, GRACE, SVCCIDR, NPRANGE };
     static const struct option opts[] = {{"data-dir", required_argument, NULL, DATA},
                                          {"listen", required_argument, NULL, LISTEN},
                                          {"sim-nodes", required_argument, NULL, SIM},
@@ -110,6 +110,8 @@ static int parse(int argc, char **argv, server_opts *o)
                                          {"controllers", required_argument, NULL, CONTROLLERS},
                                          {"cluster-cidr", required_argument, NULL, CIDR},
                                          {"node-monitor-grace-period", required_argument, NULL, GRACE},
+                                         {"service-cidr", required_argument, NULL, SVCCIDR},
+                                         {"service-node-port-range", required_argument, NULL, NPRANGE},
                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -122,6 +124,8 @@ static int parse(int argc, char **argv, server_opts *o)
         case CONTROLLERS: o->controllers = optarg; break;
         case CIDR: o->cluster_cidr = optarg; break;
         case GRACE: o->grace_s = atoi(optarg); break;
+        case SVCCIDR: o->service_cidr = optarg; break;
+        case NPRANGE: o->node_port_range = optarg; break;
         default: return -1;
         }
     }
@@ -130,15 +134,18 @@ static int parse(int argc, char **argv, server_opts *o)
 
 int kc_cmd_server(int argc, char **argv)
 {
-    server_opts o = {NULL, "127.0.0.1:6443", "10.244.0.0/16", "*", false, 0, 0, 50};
+    server_opts o = {.listen = "127.0.0.1:6443", .cluster_cidr = "10.244.0.0/16", .controllers = "*",
+                     .service_cidr = "10.96.0.0/12", .node_port_range = "30000-32767", .grace_s = 50};
     if (parse(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: kubec server --data-dir DIR [--listen 127.0.0.1:6443] [--sim-nodes N]\n"
                         "       [--pod-startup-ms M] [--disable-scheduler] [--controllers=*,-name]\n"
-                        "       [--cluster-cidr 10.244.0.0/16] [--node-monitor-grace-period 50]\n");
+                        "       [--cluster-cidr 10.244.0.0/16] [--node-monitor-grace-period 50]\n"
+                        "       [--service-cidr 10.96.0.0/12] [--service-node-port-range 30000-32767]\n");
         return 2;
     }
     kc_err err = KC_ERR_INIT;
     kc_apiserver *s = kc_apiserver_new(o.data_dir, o.listen, &err);
+    if (s && kc_apiserver_set_service_ranges(s, o.service_cidr, o.node_port_range, &err) < 0) s = NULL;
     if (!s) {
         fprintf(stderr, "kubec server: %s\n", err.msg);
         return 1;
