@@ -74,7 +74,9 @@ typedef struct kc_req {
     void (*ctx_free)(void *);
     bool replied;
     bool reply_scale;
-    bool bad_path; /* a path segment decoded to NUL, "." or ".." */ /* answer writes with the autoscaling/v1 Scale view */
+    bool bad_path; /* a path segment decoded to NUL, "." or ".." */
+    bool ssa;      /* a server-side apply: managedFields come from the apply, not from tracking */
+    char *agent;   /* the User-Agent's product ("kubectl", "OpenAPI-Generator"), the default field manager */ /* answer writes with the autoscaling/v1 Scale view */
     struct kc_selection *sel; /* list/watch selectors, parsed on first use (list.c) */
     struct kc_icall *inproc;  /* set for in-process client requests (inproc.c) */
 } kc_req;

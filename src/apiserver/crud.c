@@ -6,6 +6,7 @@
 #include "api/defaults.h"
 #include "api/names.h"
 #include "api/proto.h"
+#include "api/ssa.h"
 #include "api/validation.h"
 #include "lib/xalloc.h"
 #include "lib/yaml.h"
@@ -63,11 +64,13 @@ int kc_body_parse(kc_req *r, bool strict_dups, json_t **out, kc_err *err)
         *out = kc_proto_decode_body(r->body, r->body_len, err);
         return *out ? 0 : -1;
     }
-    if (ctype_is(ct, "application/yaml")) {
+    bool yaml = ctype_is(ct, "application/yaml") || ctype_is(ct, "application/apply-patch+yaml");
+    size_t skip = strspn(r->body, " \t\r\n");
+    if (yaml && (skip >= r->body_len || r->body[skip] != '{')) { /* JSON bodies go to the JSON parser */
         *out = kc_yaml_decode(r->body, r->body_len, err);
         return *out ? 0 : -1;
     }
-    if (ct && !ctype_is(ct, "application/json") && !ctype_is(ct, "*/*") && ct[0])
+    if (!yaml && ct && !ctype_is(ct, "application/json") && !ctype_is(ct, "*/*") && ct[0])
         return kc_errf(err, KC_EUNSUPPORTED,
                        "the body of the request was in an unknown format - accepted media types include: "
                        "application/json, application/yaml");
@@ -99,6 +102,20 @@ kc_fieldval kc_field_validation(kc_req *r, kc_err *err, int *bad)
 
 int kc_decode_object(kc_req *r, int res, json_t *doc, const char *want_kind, const char *want_av, kc_err *err)
 {
+    if (kc_decode_raw(r, res, doc, want_kind, want_av, err) < 0) return -1;
+    const kc_type *t = res >= 0 ? kc_schema_type(kc_resources[res].schema_type) : kc_schema_kind("autoscaling", "v1", want_kind);
+    kc_defaults_apply(t, doc);
+    return 0;
+}
+
+const char *kc_field_manager(kc_req *r)
+{
+    const char *m = kc_req_query(r, "fieldManager");
+    return m && m[0] ? m : r->agent ? r->agent : "unknown";
+}
+
+int kc_decode_raw(kc_req *r, int res, json_t *doc, const char *want_kind, const char *want_av, kc_err *err)
+{
     const char *av = json_string_value(json_object_get(doc, "apiVersion"));
     const char *kind = json_string_value(json_object_get(doc, "kind"));
     if (kind && kind[0] && strcmp(kind, want_kind))
@@ -122,7 +139,6 @@ int kc_decode_object(kc_req *r, int res, json_t *doc, const char *want_kind, con
         return kc_errf(err, KC_EBADREQUEST, "%s in version \"%s\" cannot be handled as a %s: %s", want_kind, ver,
                        want_kind, msg);
     }
-    kc_defaults_apply(t, doc);
     return 0;
 }
 
@@ -278,51 +294,72 @@ static int prepare_create_meta(kc_req *r, int res, const char *ns, json_t *doc, 
     return 0;
 }
 
-static void handle_create(kc_req *r, int res, const char *ns)
+/* The create path after decoding (POST, and server-side apply of a missing object): server-set
+ * metadata, validation, admission, allocation, managedFields, the write. Answers 201 once
+ * durable, or returns -1 with err (nothing answered). doc is borrowed. */
+int kc_create_object(kc_req *r, int res, const char *ns, json_t *doc, kc_err *err)
 {
-    kc_err err = KC_ERR_INIT;
     const kc_resource *rd = &kc_resources[res];
-    json_t *doc = NULL;
     const kc_obj *out;
-    int bad;
-    kc_fieldval mode = kc_field_validation(r, &err, &bad);
-    if (bad || kc_body_parse(r, mode == KC_FV_STRICT, &doc, &err) < 0) goto fail;
-    if (kc_decode_object(r, res, doc, rd->kind, kc_resource_api_version(rd), &err) < 0) goto fail;
-    if (prepare_create_meta(r, res, ns, doc, &err) < 0) goto fail;
+    json_t *applied_mf = r->ssa ? json_incref(json_object_get(json_object_get(doc, "metadata"), "managedFields")) : NULL;
+    int rc = prepare_create_meta(r, res, ns, doc, err);
     json_t *md = json_object_get(doc, "metadata");
-    if (kc_validate_object(res, doc, NULL, NULL, &err) < 0) goto fail;
+    if (rc == 0) rc = kc_validate_object(res, doc, NULL, NULL, err);
     const char *name = json_string_value(json_object_get(md, "name"));
-    if (rd->namespaced && check_namespace(r->srv, ns, &err) < 0) goto fail;
+    if (rc == 0 && rd->namespaced) rc = check_namespace(r->srv, ns, err);
+    if (rc < 0) {
+        json_decref(applied_mf);
+        return -1;
+    }
     if (!strcmp(rd->kind, "Namespace")) prepare_namespace(doc, md, name);
     if (!strcmp(rd->kind, "Pod")) default_tolerations(doc);
-    if (!strcmp(rd->kind, "Service") && !kc_dry_run(r) && kc_service_allocate(r->srv, doc, NULL, &err) < 0) goto fail;
+    if (!strcmp(rd->kind, "Service") && !kc_dry_run(r) && kc_service_allocate(r->srv, doc, NULL, err) < 0) {
+        json_decref(applied_mf);
+        return -1;
+    }
     initial_status(res, doc);
-    kc_defaults_apply(kc_schema_type(rd->schema_type), doc); /* the zero values a fresh status shows */
+    const kc_type *t = kc_schema_type(rd->schema_type);
+    kc_defaults_apply(t, doc); /* the zero values a fresh status shows */
+    char now[32];
+    kc_now_rfc3339(now);
+    if (applied_mf) json_object_set_new(md, "managedFields", applied_mf);
+    else kc_ssa_track_update(t, NULL, doc, kc_field_manager(r), NULL, now);
     if (kc_dry_run(r)) {
-        kc_reply_json(r, 201, doc);
-        return;
+        kc_reply_json(r, 201, json_incref(doc));
+        return 0;
     }
     for (int tries = 0;; tries++) { /* generateName collisions are retried (semantics 0.1) */
         bool generated = json_object_get(md, "generateName") && tries < 8;
-        if (kc_store_write(r->srv->store, KC_WRITE_CREATE, res, json_incref(doc), 0, kc_store_done, r, &out, &err) == 0)
+        if (kc_store_write(r->srv->store, KC_WRITE_CREATE, res, json_incref(doc), 0, kc_store_done, r, &out, err) == 0)
             break;
-        if (err.reason != KC_EALREADYEXISTS || !generated) {
+        if (err->reason != KC_EALREADYEXISTS || !generated) {
             if (!strcmp(rd->kind, "Service")) kc_service_release(r->srv, doc);
-            goto fail;
+            return -1;
         }
-        kc_err_release(&err);
+        kc_err_release(err);
         char buf[80], suffix[8];
         kc_random_suffix(suffix, 5);
         snprintf(buf, sizeof buf, "%.58s%s", json_string_value(json_object_get(md, "generateName")), suffix);
         json_object_set_new(md, "name", json_string(buf));
     }
-    json_decref(doc);
     kc_req_ref(r);
     kc_reply_when_durable(r, 201, out);
-    return;
-fail:
-    kc_reply_err(r, &err, rd, doc ? json_string_value(json_object_get(json_object_get(doc, "metadata"), "name")) : NULL);
-    kc_err_release(&err);
+    return 0;
+}
+
+static void handle_create(kc_req *r, int res, const char *ns)
+{
+    kc_err err = KC_ERR_INIT;
+    const kc_resource *rd = &kc_resources[res];
+    json_t *doc = NULL;
+    int bad;
+    kc_fieldval mode = kc_field_validation(r, &err, &bad);
+    if (bad || kc_body_parse(r, mode == KC_FV_STRICT, &doc, &err) < 0 ||
+        kc_decode_object(r, res, doc, rd->kind, kc_resource_api_version(rd), &err) < 0 ||
+        kc_create_object(r, res, ns, doc, &err) < 0) {
+        kc_reply_err(r, &err, rd, doc ? json_string_value(json_object_get(json_object_get(doc, "metadata"), "name")) : NULL);
+        kc_err_release(&err);
+    }
     json_decref(doc);
 }
 

@@ -10,6 +10,11 @@ kc_fieldval kc_field_validation(kc_req *r, kc_err *err, int *bad);
 /* Checks apiVersion/kind against the resource, fills them when missing, and decodes against
  * the field schema (unknown fields, types) in the request's fieldValidation mode. */
 int kc_decode_object(kc_req *r, int res, json_t *doc, const char *want_kind, const char *want_av, kc_err *err);
+/* The same without defaulting (server-side apply configurations). */
+int kc_decode_raw(kc_req *r, int res, json_t *doc, const char *want_kind, const char *want_av, kc_err *err);
+/* The field manager of a write: ?fieldManager, else the User-Agent's product name. */
+const char *kc_field_manager(kc_req *r);
+int kc_create_object(kc_req *r, int res, const char *ns, json_t *doc, kc_err *err);
 /* Name, labels, annotations, required fields, enums and each kind's own rules (old: the stored
  * object on update, else NULL; sub: "status" for status writes): 422 with causes. */
 int kc_validate_object(int res, json_t *doc, json_t *old, const char *sub, kc_err *err);

@@ -37,6 +37,7 @@ void kc_req_unref(kc_req *r)
     free(r->path);
     free(r->ctype);
     free(r->accept);
+    free(r->agent);
     json_decref(r->warnings);
     kc_selection_free(r->sel);
     free(r);
@@ -353,6 +354,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *h)
                  q ? h->path.len - h->query_at - 1 : 0);
     r->ctype = header(h, H2O_TOKEN_CONTENT_TYPE);
     r->accept = header(h, H2O_TOKEN_ACCEPT);
+    r->agent = header(h, H2O_TOKEN_USER_AGENT);
+    if (r->agent) r->agent[strcspn(r->agent, "/ ")] = 0; /* upstream's prefixFromUserAgent */
     r->body = h->entity.base ? h->entity.base : "";
     r->body_len = h->entity.base ? h->entity.len : 0;
     r->warnings = json_array();

@@ -6,7 +6,9 @@
 #include "apiserver/crud.h"
 #include "api/patch.h"
 #include "api/selector.h"
+#include "api/defaults.h"
 #include "api/smp.h"
+#include "api/ssa.h"
 #include "lib/xalloc.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -117,7 +119,8 @@ static json_t *merge_update(int res, json_t *old, json_t *doc, const char *sub)
     static const char *sys[] = {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                                 "generation"};
     for (size_t i = 0; i < sizeof sys / sizeof *sys; i++) copy_field(md, old_md, sys[i]);
-    json_object_del(md, "managedFields");
+    json_t *mf = json_object_get(md, "managedFields"); /* kept unless the client sets them */
+    if (!mf || json_is_null(mf)) copy_field(md, old_md, "managedFields");
     json_object_del(md, "selfLink");
     if (kc_resources[res].subresources & KC_SUB_STATUS) copy_field(doc, old, "status");
     if (!strcmp(kc_resources[res].kind, "Namespace")) {
@@ -144,9 +147,11 @@ int kc_finish_update(kc_req *r, int res, const kc_obj *cur, json_t *doc, const c
     if (svc) kc_service_keep_allocated(nw, old);
     if (kc_validate_object(res, nw, old, sub, err) < 0) goto out;
     if (svc && !kc_dry_run(r) && kc_service_allocate(r->srv, nw, old, err) < 0) goto out;
-    char rv[24];
+    char rv[24], now[32];
     snprintf(rv, sizeof rv, "%" PRIu64, cur->rev);
     json_object_set_new(nmd, "resourceVersion", json_string(rv));
+    kc_now_rfc3339(now);
+    if (!r->ssa) kc_ssa_track_update(kc_schema_type(rd->schema_type), old, nw, kc_field_manager(r), sub, now);
     rc = 0;
     if (json_equal(nw, old)) { /* no-op: same object, same resourceVersion */
         if (r->reply_scale)
@@ -267,8 +272,6 @@ static bool ctype_is(const char *ct, const char *want)
 static json_t *apply_patch(kc_req *r, const kc_type *t, json_t *base, kc_err *err)
 {
     const char *ct = r->ctype;
-    if (ctype_is(ct, "application/apply-patch+yaml"))
-        return kc_errf(err, KC_EUNSUPPORTED, "server-side apply is not supported yet"), NULL;
     bool merge = ctype_is(ct, "application/merge-patch+json"), jp = ctype_is(ct, "application/json-patch+json");
     bool smp = ctype_is(ct, "application/strategic-merge-patch+json");
     if (!merge && !jp && !smp)
@@ -289,8 +292,52 @@ static json_t *apply_patch(kc_req *r, const kc_type *t, json_t *base, kc_err *er
     return out;
 }
 
+/* Server-side apply (application/apply-patch+yaml): merges the applied configuration into the
+ * live object (or creates it) by the schema's list types, recording field ownership;
+ * conflicts with other managers are 409 unless force=true. */
+static int server_side_apply(kc_req *r, int res, const kc_obj *cur, const char *sub, kc_err *err)
+{
+    const kc_resource *rd = &kc_resources[res];
+    const char *manager = kc_req_query(r, "fieldManager");
+    if (!manager || !manager[0])
+        return kc_errf(err, KC_EBADREQUEST, "PATCH with apply-patch+yaml requires fieldManager");
+    json_t *applied = NULL, *live = NULL, *merged = NULL;
+    int rc = -1;
+    int bad;
+    kc_fieldval mode = kc_field_validation(r, err, &bad);
+    if (bad || kc_body_parse(r, mode == KC_FV_STRICT, &applied, err) < 0) goto out;
+    if (kc_decode_raw(r, res, applied, rd->kind, kc_resource_api_version(rd), err) < 0) goto out;
+    const kc_type *t = kc_schema_type(rd->schema_type);
+    char now[32];
+    kc_now_rfc3339(now);
+    live = cur ? kc_obj_parse(cur) : NULL;
+    bool force = kc_req_query_bool(r, "force");
+    merged = sub ? kc_ssa_apply_subresource(t, live, applied, manager, sub, force, now, err)
+                 : kc_ssa_apply(t, live, applied, manager, force, now, err);
+    if (!merged) goto out;
+    kc_defaults_apply(t, merged);
+    r->ssa = true;
+    const char *ns = r->nseg >= 4 && !strcmp(r->seg[r->nseg - 4 - (sub != NULL)], "namespaces")
+                         ? r->seg[r->nseg - 3 - (sub != NULL)]
+                         : json_string_value(json_object_get(json_object_get(applied, "metadata"), "namespace"));
+    rc = cur ? kc_finish_update(r, res, cur, merged, sub, err) : kc_create_object(r, res, ns ? ns : "default", merged, err);
+out:
+    json_decref(applied);
+    json_decref(live);
+    json_decref(merged);
+    return rc;
+}
+
 void kc_handle_patch(kc_req *r, int res, const kc_obj *cur, const char *sub)
 {
+    if (ctype_is(r->ctype, "application/apply-patch+yaml")) {
+        kc_err err = KC_ERR_INIT;
+        if (server_side_apply(r, res, cur, sub, &err) < 0) {
+            kc_reply_err(r, &err, &kc_resources[res], r->nseg ? r->seg[r->nseg - 1 - (sub != NULL)] : NULL);
+            kc_err_release(&err);
+        }
+        return;
+    }
     kc_err err = KC_ERR_INIT;
     const kc_resource *rd = &kc_resources[res];
     const char *name = r->nseg ? r->seg[r->nseg - 1 - (sub != NULL)] : "";

@@ -616,3 +616,30 @@ def test_create_generators_send_protobuf(kubectl, ns):
     out = kubectl.ok("-n", ns, "get", "deploy", "gen-d", "-o", "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}").out
     assert out == "2 nginx:1.25"
     assert kubectl.ok("-n", ns, "get", "svc", "gen-svc", "-o", "jsonpath={.spec.ports[0].targetPort}").out == "8080"
+
+
+def test_server_side_apply_conflicts_and_force(kubectl, ns, tmp_path):
+    import json as _json
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ssa"},
+           "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "ssa"}},
+                    "template": {"metadata": {"labels": {"app": "ssa"}},
+                                 "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}}}
+    f = tmp_path / "d.json"
+    f.write_text(_json.dumps(dep))
+    assert "serverside-applied" in kubectl.ok("-n", ns, "apply", "--server-side", "-f", str(f)).out
+    obj = kubectl.ok("-n", ns, "get", "deploy", "ssa", "-o", "json", "--show-managed-fields").json()
+    mf = obj["metadata"]["managedFields"]
+    assert any(e["manager"] == "kubectl" and e["operation"] == "Apply" for e in mf), mf
+    apply_entry = [e for e in mf if e["operation"] == "Apply"][0]
+    assert "f:replicas" in apply_entry["fieldsV1"]["f:spec"]
+    # another manager takes spec.replicas with a different value: a conflict for the first one
+    kubectl.ok("-n", ns, "apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", "-",
+               input=_json.dumps({**dep, "spec": {**dep["spec"], "replicas": 5}}))
+    r = kubectl.fail("-n", ns, "apply", "--server-side", "-f", str(f))
+    assert 'Apply failed with 1 conflict: conflict with "other": .spec.replicas' in r.err, r.err
+    kubectl.ok("-n", ns, "apply", "--server-side", "--force-conflicts", "-f", str(f))
+    assert kubectl.ok("-n", ns, "get", "deploy", "ssa", "-o", "jsonpath={.spec.replicas}").out == "2"
+    # server-side apply creates missing objects too, and an unchanged re-apply keeps the resourceVersion
+    rv = kubectl.ok("-n", ns, "get", "deploy", "ssa", "-o", "jsonpath={.metadata.resourceVersion}").out
+    kubectl.ok("-n", ns, "apply", "--server-side", "--force-conflicts", "-f", str(f))
+    assert kubectl.ok("-n", ns, "get", "deploy", "ssa", "-o", "jsonpath={.metadata.resourceVersion}").out == rv
