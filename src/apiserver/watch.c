@@ -341,6 +341,14 @@ void kc_watch_start(kc_req *r, int res, const char *ns)
     h2o_linklist_insert(&r->srv->watchers, &w->link);
     r->srv->nwatchers++;
     w->inflight = true; /* flush the headers now; proceed() then sends the events */
+    if (w->bookmarks && !w->ninit && !w->expired) {
+        /* h2o sends the headers only with the first bytes: a bookmark at once lets clients
+         * (client-go's Watch blocks on the headers) start without waiting for an event */
+        add_bookmark(w);
+        h2o_iovec_t iov = h2o_iovec_init(w->buf.data, w->buf.len);
+        h2o_send(h, &iov, 1, H2O_SEND_STATE_IN_PROGRESS);
+        return;
+    }
     h2o_send(h, NULL, 0, H2O_SEND_STATE_IN_PROGRESS);
 }
 

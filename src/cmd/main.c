@@ -9,6 +9,7 @@ static const struct {
     const char *help;
 } cmds[] = {
     {"server", kc_cmd_server, "serve the Kubernetes API (--data-dir DIR [--listen 127.0.0.1:6443])"},
+    {"sim", kc_cmd_sim, "run simulated nodes over HTTP (--kubeconfig FILE --nodes N [--name-prefix P])"},
     {"version", kc_cmd_version, "print the version"},
 };
 
