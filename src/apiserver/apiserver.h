@@ -33,7 +33,7 @@ typedef struct kc_apiserver {
     h2o_linklist_t watchers;
     struct kc_inproc *inproc;
     size_t nwatchers;
-    volatile int stop;
+    int stop; /* atomic: set by signals and other threads */
     uint64_t t_start;
     struct kc_component {
         void (*stop)(void *ud);

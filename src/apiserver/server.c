@@ -24,7 +24,7 @@ static kc_apiserver *running;
 static void on_signal(int sig)
 {
     (void)sig;
-    if (running) running->stop = 1;
+    if (running) __atomic_store_n(&running->stop, 1, __ATOMIC_RELAXED);
 }
 
 static int bootstrap(kc_apiserver *s, kc_err *err)
@@ -121,7 +121,7 @@ static void run_loop(kc_apiserver *s)
     pthread_t stopper;
     bool stopping = false;
     while (!__atomic_load_n(&s->components_stopped, __ATOMIC_ACQUIRE)) {
-        if (s->stop && !stopping) {
+        if (__atomic_load_n(&s->stop, __ATOMIC_RELAXED) && !stopping) {
             stopping = true;
             pthread_create(&stopper, NULL, stop_components, s);
         }
@@ -190,7 +190,7 @@ void kc_apiserver_add_node_provider(kc_apiserver *s, const struct kc_node_provid
 
 void kc_apiserver_request_stop(kc_apiserver *s)
 {
-    s->stop = 1;
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
 }
 
 int kc_apiserver_serve(kc_apiserver *s, kc_err *err)
