@@ -160,7 +160,7 @@ int kc_validate_object(int res, json_t *doc, json_t *old, const char *sub, kc_er
     if (rd->name_rule == KC_NAMERULE_1035) validate_service_name(md, err);
     const kc_type *t = kc_schema_type(rd->schema_type);
     bool status = sub && !strcmp(sub, "status");
-    if (t) kc_schema_validate_flags(t, doc, status ? KC_SV_STATUS : 0, err);
+    if (t) kc_schema_validate_flags(t, doc, 0, err); /* status subtrees: no required-field rule upstream */
     if (!status) kc_validate_kind(res, doc, old, err);
     if (!kc_err_ncauses(err)) {
         kc_err_release(err);
