@@ -206,7 +206,9 @@ static void on_calls(h2o_socket_t *sock, const char *err)
 {
     kc_inproc *ip = sock->data;
     (void)err;
-    h2o_buffer_consume(&sock->input, sock->input->size);
+    uint64_t n; /* the socket is DONT_READ: reset the eventfd here, or it stays readable and the loop spins */
+    if (read(ip->efd, &n, sizeof n) < 0) { /* EAGAIN: already reset */
+    }
     pthread_mutex_lock(&ip->mu);
     kc_icall *list = ip->head;
     ip->head = NULL;
