@@ -16,6 +16,7 @@ typedef struct kc_sim_opts {
     const char *cpu;      /* capacity, default "32" */
     const char *memory;   /* default "256Gi" */
     int max_pods;         /* default 110 */
+    int lease_ms;         /* Lease renewal period, default 10000; node status every 6 periods (tests) */
 } kc_sim_opts;
 
 typedef struct kc_sim kc_sim;
