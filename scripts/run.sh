@@ -7,4 +7,4 @@ LISTEN=${LISTEN:-127.0.0.1:6443}
 mkdir -p "$DATA"
 echo "kubec: starting; data in $DATA"
 echo "use:   kubectl --kubeconfig $DATA/kubeconfig get namespaces"
-exec bin/kubec server --data-dir "$DATA" --listen "$LISTEN"
+exec bin/kubec server --data-dir "$DATA" --listen "$LISTEN" --sim-nodes "${SIM_NODES:-3}"
