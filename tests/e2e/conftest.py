@@ -36,8 +36,9 @@ def free_port():
 class Server:
     """One kubec server process bound to 127.0.0.1:port with its data in data_dir."""
 
-    def __init__(self, data_dir, port=None):
+    def __init__(self, data_dir, port=None, args=()):
         self.data_dir = str(data_dir)
+        self.args = list(args)
         self.port = port or free_port()
         self.proc = None
         self.log_path = os.path.join(self.data_dir, "..", os.path.basename(self.data_dir) + ".log")
@@ -63,7 +64,7 @@ class Server:
             os.unlink(self.kubeconfig)  # so that its reappearance signals readiness
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [KUBEC_BIN, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:%d" % self.port],
+            [KUBEC_BIN, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:%d" % self.port] + self.args,
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -147,8 +148,9 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("kubec") / "data").start()
+def server(tmp_path_factory, request):
+    # a module sets SERVER_ARGS to choose the server's flags (API-only modules turn controllers off)
+    srv = Server(tmp_path_factory.mktemp("kubec") / "data", args=getattr(request.module, "SERVER_ARGS", ())).start()
     yield srv
     alive = srv.alive()
     log = srv.read_log()

@@ -10,6 +10,10 @@ import pytest
 
 from conftest import make_namespace
 
+# The API server alone: these tests check API semantics, which controllers acting on the same
+# objects (rewriting status, creating pods) would blur; the controllers have their own modules.
+SERVER_ARGS = ["--controllers=", "--disable-scheduler"]
+
 CM = "/api/v1/namespaces/%s/configmaps"
 
 
