@@ -38,6 +38,8 @@ static void set_condition(json_t *pod, const char *type, const char *status, con
         if (strcmp(json_string_value(json_object_get(c, "status")) ?: "", status))
             json_object_set_new(c, "lastTransitionTime", json_string(now));
         json_object_set_new(c, "status", json_string(status));
+        json_object_del(c, "reason"); /* the condition is replaced whole, as upstream does */
+        json_object_del(c, "message");
         if (reason) json_object_set_new(c, "reason", json_string(reason));
         return;
     }
