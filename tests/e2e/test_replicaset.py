@@ -15,43 +15,7 @@ from conftest import KUBEC_BIN, Kubectl, Server, make_namespace, wait_for
 POD_NAME = re.compile(r"^frontend-[bcdfghjklmnpqrstvwxz2456789]{5}$")
 
 
-class SimServer(Server):
-    """A Server started with extra flags (simulated nodes)."""
-
-    def __init__(self, data_dir, args):
-        super().__init__(data_dir)
-        self.args = args
-
-    def start(self, timeout=15):
-        os.makedirs(self.data_dir, exist_ok=True)
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [KUBEC_BIN, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:%d" % self.port] + self.args,
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail("server exited early; log:\n" + self.read_log())
-            if os.path.exists(self.kubeconfig):
-                try:
-                    st, _, body = self.raw("GET", "/readyz", timeout=2)
-                    if st == 200 and body.strip() == b"ok":
-                        return self
-                except OSError:
-                    pass
-            time.sleep(0.02)
-        self.kill()
-        pytest.fail("server not ready; log:\n" + self.read_log())
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = SimServer(tmp_path_factory.mktemp("kubec-rs") / "data", ["--sim-nodes", "3"]).start()
-    yield srv
-    alive, log = srv.alive(), srv.read_log()
-    rc = srv.stop()
-    assert alive, "server died during the module; log:\n" + log
-    assert rc == 0, "exit code %s; log:\n%s" % (rc, log)
+SERVER_ARGS = ["--sim-nodes", "3"]  # the shared server fixture (conftest) starts it with these
 
 
 @pytest.fixture

@@ -13,46 +13,7 @@ from conftest import KUBEC_BIN, Server, wait_for
 NODES = ["sim-0", "sim-1", "sim-2"]
 
 
-class SimServer(Server):
-    """A Server started with extra command-line flags."""
-
-    def __init__(self, data_dir, args):
-        super().__init__(data_dir)
-        self.args = list(args)
-
-    def start(self, timeout=15):
-        os.makedirs(self.data_dir, exist_ok=True)
-        if os.path.exists(self.kubeconfig):
-            os.unlink(self.kubeconfig)
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [KUBEC_BIN, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:%d" % self.port] + self.args,
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail("server exited early; log:\n" + self.read_log())
-            if os.path.exists(self.kubeconfig):
-                try:
-                    st, _, body = self.raw("GET", "/readyz", timeout=2)
-                    if st == 200 and body.strip() == b"ok":
-                        return self
-                except OSError:
-                    pass
-            time.sleep(0.02)
-        self.kill()
-        pytest.fail("server not ready; log:\n" + self.read_log())
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = SimServer(tmp_path_factory.mktemp("kubec-sim") / "data", ["--sim-nodes", "3"]).start()
-    yield srv
-    alive = srv.alive()
-    log = srv.read_log()
-    rc = srv.stop()
-    assert alive, "server died during the module; log:\n" + log
-    assert rc == 0, "server exit code after SIGTERM was %s; log:\n%s" % (rc, log)
+SERVER_ARGS = ["--sim-nodes", "3"]  # the shared server fixture (conftest) starts it with these
 
 
 def ready_nodes(server):
