@@ -53,6 +53,8 @@ struct kc_store {
     size_t ring_size;
     uint64_t head;        /* next seq */
     uint64_t floor_rev;   /* every event with rev > floor_rev is in the ring */
+    uint64_t tail;        /* oldest seq still in the ring: events are [tail, head) */
+    size_t ring_bytes;    /* object bytes the ring keeps alive (obj + prev) */
     void (*on_publish)(void *);
     void *on_publish_ud;
     /* committer thread: one batch in flight while the loop keeps applying the next writes */
@@ -309,16 +311,35 @@ int kc_store_write(kc_store *s, enum kc_write_op op, int res, json_t *doc, uint6
     return 0;
 }
 
+/* The ring holds at most ring_size events and about KC_RING_MAX_BYTES of object bytes (but
+ * never fewer than KC_RING_MIN_EVENTS): a watcher further behind gets 410 Expired and relists. */
+#define KC_RING_MAX_BYTES ((size_t)96 << 20)
+#define KC_RING_MIN_EVENTS 4096
+
+static size_t event_bytes(const kc_event *e)
+{
+    return (e->obj ? e->obj->len : 0) + (e->prev ? e->prev->len : 0);
+}
+
+static void evict_oldest(kc_store *s)
+{
+    kc_event *slot = &s->ring[s->tail % s->ring_size];
+    s->floor_rev = slot->rev;
+    s->ring_bytes -= event_bytes(slot);
+    kc_obj_unref(slot->obj);
+    kc_obj_unref(slot->prev);
+    *slot = (kc_event){0};
+    s->tail++;
+}
+
 static void publish(kc_store *s, pending *p)
 {
+    if (s->head - s->tail == s->ring_size) evict_oldest(s);
     kc_event *slot = &s->ring[s->head % s->ring_size];
-    if (slot->obj) {
-        s->floor_rev = slot->rev;
-        kc_obj_unref(slot->obj);
-        kc_obj_unref(slot->prev);
-    }
     *slot = (kc_event){p->obj->rev, p->type, p->obj, p->prev};
+    s->ring_bytes += event_bytes(slot);
     s->head++;
+    while (s->ring_bytes > KC_RING_MAX_BYTES && s->head - s->tail > KC_RING_MIN_EVENTS) evict_oldest(s);
 }
 
 /* Commit states of the write queue:
@@ -507,7 +528,7 @@ static int history_overrides(kc_store *s, int res, uint64_t rev, kc_map *ov, kc_
         return kc_errf(err, KC_EEXPIRED, "too old resource version: %" PRIu64 " (%" PRIu64 ")", rev,
                        s->floor_rev + 1);
     static kc_obj absent;
-    for (uint64_t seq = s->head; seq > 0 && seq + s->ring_size > s->head; seq--) {
+    for (uint64_t seq = s->head; seq > s->tail; seq--) {
         kc_event *e = &s->ring[(seq - 1) % s->ring_size];
         if (!e->obj || e->rev <= rev) break;
         if (e->obj->res != res) continue;
@@ -573,7 +594,7 @@ uint64_t kc_store_seq_head(const kc_store *s)
 uint64_t kc_store_seq_for_rev(const kc_store *s, uint64_t rev, bool *too_old)
 {
     *too_old = rev < s->floor_rev;
-    uint64_t lo = s->head > s->ring_size ? s->head - s->ring_size : 0, hi = s->head;
+    uint64_t lo = s->tail, hi = s->head;
     while (lo < hi) { /* first seq whose event rev > rev */
         uint64_t mid = lo + (hi - lo) / 2;
         if (s->ring[mid % s->ring_size].rev <= rev)
@@ -586,7 +607,7 @@ uint64_t kc_store_seq_for_rev(const kc_store *s, uint64_t rev, bool *too_old)
 
 const kc_event *kc_store_event(const kc_store *s, uint64_t seq, bool *lost)
 {
-    *lost = seq + s->ring_size < s->head;
+    *lost = seq < s->tail;
     if (*lost || seq >= s->head) return NULL;
     return &s->ring[seq % s->ring_size];
 }
