@@ -127,6 +127,7 @@ void kc_sched_node_add_pod(kc_sched_node *n, kc_sched_pod *p)
     p->node = n;
     p->node_idx = n->npods;
     n->pods[n->npods++] = p;
+    n->pods_gen++;
     kc_sched_res_add(&n->requested, &p->req, 1);
     kc_sched_res_add(&n->nonzero, &p->nonzero, 1);
     ports_update(n, p, 1);
@@ -138,6 +139,7 @@ void kc_sched_node_remove_pod(kc_sched_node *n, kc_sched_pod *p)
     if (i >= n->npods || n->pods[i] != p) return;
     n->pods[i] = n->pods[--n->npods];
     n->pods[i]->node_idx = i;
+    n->pods_gen++;
     p->node = NULL;
     kc_sched_res_add(&n->requested, &p->req, -1);
     kc_sched_res_add(&n->nonzero, &p->nonzero, -1);

@@ -189,6 +189,10 @@ typedef struct kc_sched_node {
     kc_sched_usedport *ports;
     size_t nports, cap_ports;
     size_t index; /* in the cache's node list */
+    /* spread.c's memo: pods on this node matching one selector, valid while pods_gen holds */
+    uint64_t pods_gen, memo_gen, memo_key;
+    int64_t memo_count;
+    bool memo_valid;
 } kc_sched_node;
 
 kc_sched_node *kc_sched_node_new(const kc_obj *obj);

@@ -20,14 +20,30 @@ const char KC_SCHED_ERR_SPREAD_LABEL[] =
 
 static const char HOSTNAME[] = "kubernetes.io/hostname";
 
-static int64_t count_matching(const kc_sched_node *n, const kc_labelsel *sel, const char *ns)
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Pods on a node matching a selector in a namespace. Default spreading counts the pods of one
+ * workload on every node in every cycle (quadratic over a 10,000-pod rollout), so the last
+ * count is memoized per node, keyed by the selector's canonical form, and kept while the
+ * node's pods do not change (node.c bumps pods_gen; the cache belongs to the scheduler thread). */
+static int64_t count_matching(const kc_sched_node *cn, const kc_labelsel *sel, const char *ns)
 {
     if (kc_labelsel_empty(sel)) return 0;
+    kc_sched_node *n = (kc_sched_node *)cn;
+    char *canon = kc_labelsel_string(sel);
+    uint64_t key = fnv(fnv(1469598103934665603ULL, canon) ^ 0x9e3779b97f4a7c15ULL, ns);
+    free(canon);
+    if (n->memo_valid && n->memo_key == key && n->memo_gen == n->pods_gen) return n->memo_count;
     int64_t c = 0;
     for (size_t i = 0; i < n->npods; i++) {
         const kc_sched_pod *e = n->pods[i];
         if (!e->deleting && !strcmp(e->ns, ns) && kc_labelsel_match(sel, e->obj->labels)) c++;
     }
+    n->memo_valid = true, n->memo_key = key, n->memo_gen = n->pods_gen, n->memo_count = c;
     return c;
 }
 
