@@ -22,38 +22,9 @@ POD_SUFFIX_RE = r"[bcdfghjklmnpqrstvwxz2456789]{5}"
 NEVER_READY = {"spec": {"template": {"spec": {"readinessGates": [{"conditionType": "example.com/never"}]}}}}
 
 
-class SimServer(Server):
-    """A kubec server with simulated nodes (the conftest Server starts a bare API server)."""
-
-    ARGS = ["--sim-nodes", "3"]
-
-    def start(self, timeout=15):
-        os.makedirs(self.data_dir, exist_ok=True)
-        if os.path.exists(self.kubeconfig):
-            os.unlink(self.kubeconfig)
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [KUBEC_BIN, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:%d" % self.port] + self.ARGS,
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail("server exited early; log:\n%s" % self.read_log())
-            if os.path.exists(self.kubeconfig):
-                try:
-                    st, _, body = self.raw("GET", "/readyz", timeout=2)
-                    if st == 200 and body.strip() == b"ok":
-                        return self
-                except OSError:
-                    pass
-            time.sleep(0.02)
-        self.kill()
-        pytest.fail("server not ready; log:\n%s" % self.read_log())
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = SimServer(tmp_path_factory.mktemp("kubec-deploy") / "data").start()
+    srv = Server(tmp_path_factory.mktemp("kubec-deploy") / "data", args=["--sim-nodes", "3"]).start()
     # all three nodes registered and Ready before any test
     def nodes_ready():
         st, doc, _ = srv.api("GET", "/api/v1/nodes")
