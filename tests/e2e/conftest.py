@@ -36,9 +36,10 @@ def free_port():
 class Server:
     """One kubec server process bound to 127.0.0.1:port with its data in data_dir."""
 
-    def __init__(self, data_dir, port=None, args=()):
+    def __init__(self, data_dir, port=None, args=(), env=None):
         self.data_dir = str(data_dir)
         self.args = list(args)
+        self.env = dict(os.environ, **(env or {}))
         self.port = port or free_port()
         self.proc = None
         self.log_path = os.path.join(self.data_dir, "..", os.path.basename(self.data_dir) + ".log")
@@ -65,7 +66,7 @@ class Server:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [KUBEC_BIN, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:%d" % self.port] + self.args,
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
