@@ -42,9 +42,8 @@ void kc_store_done(void *ud, const kc_obj *obj)
     kc_req_unref(r);
 }
 
-void kc_reply_when_durable(kc_req *r, int code, const kc_obj *obj)
+void kc_reply_when_durable(kc_req *r, int code)
 {
-    (void)obj;
     r->ctx = (void *)(intptr_t)code;
 }
 
@@ -343,7 +342,7 @@ int kc_create_object(kc_req *r, int res, const char *ns, json_t *doc, kc_err *er
         json_object_set_new(md, "name", json_string(buf));
     }
     kc_req_ref(r);
-    kc_reply_when_durable(r, 201, out);
+    kc_reply_when_durable(r, 201);
     return 0;
 }
 
@@ -538,7 +537,7 @@ static void handle_delete(kc_req *r, int res, const char *ns, const char *name)
         return;
     }
     kc_req_ref(r);
-    kc_reply_when_durable(r, code, out);
+    kc_reply_when_durable(r, code);
     return;
 fail:
     json_decref(opts);

@@ -19,7 +19,7 @@ int kc_create_object(kc_req *r, int res, const char *ns, json_t *doc, kc_err *er
  * object on update, else NULL; sub: "status" for status writes): 422 with causes. */
 int kc_validate_object(int res, json_t *doc, json_t *old, const char *sub, kc_err *err);
 /* Replies once the store has made the write durable (reference on r held until then). */
-void kc_reply_when_durable(kc_req *r, int code, const kc_obj *obj);
+void kc_reply_when_durable(kc_req *r, int code);
 void kc_store_done(void *ud, const kc_obj *obj);
 bool kc_dry_run(kc_req *r);
 uint64_t kc_parse_rv(const char *s, bool *ok);

@@ -171,7 +171,7 @@ int kc_finish_update(kc_req *r, int res, const kc_obj *cur, json_t *doc, const c
                         kc_store_done, r, &out, err);
     if (rc == 0) {
         kc_req_ref(r);
-        kc_reply_when_durable(r, 200, out);
+        kc_reply_when_durable(r, 200);
     }
 out:
     json_decref(old);

@@ -258,7 +258,7 @@ static void enqueue(kc_store *s, enum kc_evtype type, kc_obj *obj, kc_obj *prev,
     s->q[s->nq++] = (pending){type, obj, prev, done, ud};
 }
 
-static int check_write(kc_store *s, enum kc_write_op op, const kc_obj *cur, const char *key, uint64_t expect_rev,
+static int check_write(enum kc_write_op op, const kc_obj *cur, const char *key, uint64_t expect_rev,
                        int res, kc_err *err)
 {
     const kc_resource *r = &kc_resources[res];
@@ -273,7 +273,6 @@ static int check_write(kc_store *s, enum kc_write_op op, const kc_obj *cur, cons
                        "Operation cannot be fulfilled on %s%s%s \"%s\": the object has been modified; please "
                        "apply your changes to the latest version and try again",
                        r->resource, grp, r->group, name);
-    (void)s;
     return 0;
 }
 
@@ -290,7 +289,7 @@ int kc_store_write(kc_store *s, enum kc_write_op op, int res, json_t *doc, uint6
     char *key = make_key(kc_resources[res].namespaced ? ns : "", name);
     keyspace *ks = &s->ks[res];
     kc_obj *cur = ks_cur(ks, key);
-    if (check_write(s, op, cur, key, expect_rev, res, err) < 0) {
+    if (check_write(op, cur, key, expect_rev, res, err) < 0) {
         free(key);
         json_decref(doc);
         return -1;
@@ -534,7 +533,6 @@ static int history_overrides(kc_store *s, int res, uint64_t rev, kc_map *ov, kc_
         if (e->obj->res != res) continue;
         kc_map_put(ov, e->obj->key, e->prev ? (void *)e->prev : &absent);
     }
-    (void)absent;
     return 0;
 }
 
