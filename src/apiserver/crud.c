@@ -462,6 +462,25 @@ static void mark_deleting(int res, json_t *doc, json_t *md, int64_t grace)
     }
 }
 
+/* Already deleting: a later delete may only shorten the grace period (upstream BeforeDelete); the
+ * deletionTimestamp moves to the first request's time plus the new period. */
+static bool shorten_grace(json_t *md, json_t *opts, int64_t grace)
+{
+    json_t *old = json_object_get(md, "deletionGracePeriodSeconds");
+    if (!json_is_integer(json_object_get(opts, "gracePeriodSeconds")) || !json_is_integer(old)) return false;
+    if (grace >= json_integer_value(old)) return false;
+    struct tm tm = {0};
+    const char *ds = json_string_value(json_object_get(md, "deletionTimestamp"));
+    if (!ds || !strptime(ds, "%Y-%m-%dT%H:%M:%SZ", &tm)) return false;
+    time_t ts = timegm(&tm) + grace - json_integer_value(old);
+    char buf[32];
+    gmtime_r(&ts, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_set_new(md, "deletionTimestamp", json_string(buf));
+    json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace));
+    return true;
+}
+
 int kc_delete_object(kc_apiserver *s, int res, const kc_obj *cur, json_t *opts, bool dry, kc_write_done done, void *ud,
                      const kc_obj **out, kc_err *err)
 {
@@ -479,7 +498,7 @@ int kc_delete_object(kc_apiserver *s, int res, const kc_obj *cur, json_t *opts, 
     bool is_ns = !strcmp(kc_resources[res].kind, "Namespace");
     bool keep = json_array_size(fins) > 0 || grace > 0 || is_ns;
     if (keep && (!cur->deleting || changed)) mark_deleting(res, doc, md, grace);
-    else if (keep) { /* already deleting, nothing new: answer with the object as it is */
+    else if (keep && !shorten_grace(md, opts, grace)) { /* already deleting, nothing new: answer with the object as it is */
         json_decref(doc);
         *out = cur;
         return 0;

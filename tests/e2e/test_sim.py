@@ -111,6 +111,21 @@ def test_pod_runs_logs_and_deletes(kubectl, ns, nodes_up):
     kubectl.fail("get", "pod", "web", "-n", ns)
 
 
+def test_a_second_delete_may_only_shorten_the_grace_period(kubectl, ns, server, nodes_up):
+    kubectl.ok("apply", "-n", ns, "-f", "-", input=pod_yaml("slow", "sim-1"))
+    wait_running(server, ns, "slow")
+    kubectl.ok("delete", "pod", "slow", "-n", ns, "--wait=false")  # terminationGracePeriodSeconds 30
+    path = "/api/v1/namespaces/%s/pods/slow" % ns
+    first = server.api("GET", path)[1]["metadata"]
+    assert first["deletionGracePeriodSeconds"] == 30, first
+    kubectl.ok("delete", "pod", "slow", "-n", ns, "--grace-period=60", "--wait=false")  # longer: ignored
+    assert server.api("GET", path)[1]["metadata"]["deletionTimestamp"] == first["deletionTimestamp"]
+    t0 = time.time()
+    kubectl.ok("delete", "pod", "slow", "-n", ns, "--grace-period=1", timeout=20)
+    assert time.time() - t0 < 10, "the kubelet honoured the shortened period"
+    assert server.api("GET", path)[0] == 404
+
+
 def test_pod_on_unknown_node_is_left_alone(kubectl, ns, server, nodes_up):
     kubectl.ok("apply", "-n", ns, "-f", "-", input=pod_yaml("stray", "not-a-sim-node"))
     kubectl.ok("apply", "-n", ns, "-f", "-", input=pod_yaml("mine", "sim-2"))
