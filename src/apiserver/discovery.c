@@ -257,9 +257,35 @@ static void not_found(kc_req *r)
     kc_reply_err(r, &err, NULL, NULL);
 }
 
+/* /openapi/v2 carries no definitions: kubectl 1.32 reads schemas from /openapi/v3 and leaves field
+ * validation to the server. It asks v2 only when v3 does not know a kind, which happens for `kind:
+ * List` files: finding no definition, it skips client-side checks and sends each item on its own,
+ * with fieldValidation, so the server validates every item. kubectl accepts protobuf only
+ * (gnostic openapi_v2.Document: 1 swagger, 2 info{1 title, 2 version}). */
+static void reply_openapi_v2(kc_req *r)
+{
+    static const char title[] = "Kubernetes", version[] = "v1.32.0";
+    if (!kc_req_accepts(r, "application/com.github.proto-openapi.spec.v2")) {
+        kc_reply_json(r, 200, json_pack("{s:s,s:{s:s,s:s},s:{},s:{}}", "swagger", "2.0", "info", "title", title,
+                                         "version", version, "paths", "definitions"));
+        return;
+    }
+    char *b = xmalloc(64);
+    size_t n = 0, ti = sizeof title - 1, vi = sizeof version - 1;
+    b[n++] = 0x0a, b[n++] = 3, memcpy(b + n, "2.0", 3), n += 3;
+    b[n++] = 0x12, b[n++] = (char)(4 + ti + vi);
+    b[n++] = 0x0a, b[n++] = (char)ti, memcpy(b + n, title, ti), n += ti;
+    b[n++] = 0x12, b[n++] = (char)vi, memcpy(b + n, version, vi), n += vi;
+    kc_reply(r, 200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", b, n);
+}
+
 static bool route_openapi(kc_req *r)
 {
     static char *index;
+    if (r->nseg == 2 && !strcmp(r->seg[1], "v2")) {
+        reply_openapi_v2(r);
+        return true;
+    }
     if (r->nseg == 2 && !strcmp(r->seg[1], "v3")) {
         reply_cached(r, &index, openapi_index, "application/json");
         return true;

@@ -86,6 +86,25 @@ def test_create_multi_document(kubectl, ns):
     assert 'configmaps "multi-a" not found' in r.err
 
 
+def test_kind_list_files_round_trip(kubectl, ns, tmp_path):
+    """`kubectl get -o yaml` writes a kind: List; applying it back is a daily workflow. kubectl looks
+    List up in /openapi/v2, then sends each item with fieldValidation, so the server still checks them."""
+    kubectl.ok("-n", ns, "create", "configmap", "l-a", "--from-literal=k=a")
+    kubectl.ok("-n", ns, "create", "configmap", "l-b", "--from-literal=k=b")
+    f = tmp_path / "list.yaml"
+    f.write_text(kubectl.ok("-n", ns, "get", "cm", "l-a", "l-b", "-o", "yaml").out.replace("k: b", "k: changed"))
+    r = kubectl.ok("-n", ns, "apply", "-f", str(f))
+    assert "configmap/l-a configured" in r.out and "configmap/l-b configured" in r.out, r
+    assert jp(kubectl, ns, "cm/l-b", "{.data.k}") == "changed"
+    lst = {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "l-c"}, "data": {"k": "c"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "l-d"}, "dataa": {"k": "d"}}]}
+    r = kubectl.fail("-n", ns, "create", "-f", "-", input=json.dumps(lst))
+    assert "configmap/l-c created" in r.out, r
+    assert 'strict decoding error: unknown field "dataa"' in r.err, r
+    kubectl.fail("-n", ns, "get", "cm", "l-d")
+
+
 def test_create_into_missing_namespace(kubectl):
     r = kubectl.fail("-n", "no-such-ns", "create", "-f", manifest("configmap.yaml"))
     assert "Error from server (NotFound)" in r.err
