@@ -151,7 +151,9 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, request):
     # a module sets SERVER_ARGS to choose the server's flags (API-only modules turn controllers off)
-    srv = Server(tmp_path_factory.mktemp("kubec") / "data", args=getattr(request.module, "SERVER_ARGS", ())).start()
+    # and SERVER_ENV for extra environment
+    srv = Server(tmp_path_factory.mktemp("kubec") / "data", args=getattr(request.module, "SERVER_ARGS", ()),
+                 env=getattr(request.module, "SERVER_ENV", None)).start()
     yield srv
     alive = srv.alive()
     log = srv.read_log()

@@ -7,15 +7,13 @@ run but never become Ready, as pods of an image that does not start would. Durin
 background thread polls the pods and records every state it sees, so the maxSurge and
 maxUnavailable bounds are checked on each observed state, not only at the end."""
 import json
-import os
 import re
-import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import KUBEC_BIN, Server, make_namespace, wait_for
+from conftest import Server, make_namespace, wait_for
 
 HASH_RE = r"[4-9bcdf]{1,10}"
 POD_SUFFIX_RE = r"[bcdfghjklmnpqrstvwxz2456789]{5}"

@@ -6,63 +6,21 @@ and renews the Lease as a kubelet would ("FakeKubelet"), then stops renewing to 
 Pods are bound to those nodes with spec.nodeName, so no scheduler or simulated node is needed."""
 import datetime
 import json
-import os
 import re
-import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import KUBEC_BIN, Server, wait_for
+from conftest import wait_for
 
 GRACE_S = 3
 PERIOD_MS = 200
 UNREACHABLE = "node.kubernetes.io/unreachable"
 
 
-class LifecycleServer(Server):
-    """A Server started with extra flags and environment (conftest's Server takes none)."""
-
-    def __init__(self, data_dir, args, env):
-        super().__init__(data_dir)
-        self.args, self.env = args, env
-
-    def start(self, timeout=15):
-        os.makedirs(self.data_dir, exist_ok=True)
-        if os.path.exists(self.kubeconfig):
-            os.unlink(self.kubeconfig)
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [KUBEC_BIN, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:%d" % self.port] + self.args,
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=dict(os.environ, **self.env))
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail("server exited early with %s; log:\n%s" % (self.proc.returncode, self.read_log()))
-            if os.path.exists(self.kubeconfig):
-                try:
-                    st, _, body = self.raw("GET", "/readyz", timeout=2)
-                    if st == 200 and body.strip() == b"ok":
-                        return self
-                except OSError:
-                    pass
-            time.sleep(0.02)
-        self.kill()
-        pytest.fail("server not ready after %ss; log:\n%s" % (timeout, self.read_log()))
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = LifecycleServer(tmp_path_factory.mktemp("kubec") / "data",
-                          ["--node-monitor-grace-period", str(GRACE_S)],
-                          {"KUBEC_NODE_MONITOR_PERIOD_MS": str(PERIOD_MS)}).start()
-    yield srv
-    alive = srv.alive()
-    log = srv.read_log()
-    rc = srv.stop()
-    assert alive, "server died during the module; log:\n" + log
-    assert rc == 0, "server exit code after SIGTERM was %s; log:\n%s" % (rc, log)
+SERVER_ARGS = ["--node-monitor-grace-period", str(GRACE_S)]  # conftest's server fixture uses these
+SERVER_ENV = {"KUBEC_NODE_MONITOR_PERIOD_MS": str(PERIOD_MS)}
 
 
 def parse_time(s):

@@ -3,14 +3,12 @@
 ranking (pod-deletion-cost), minReadySeconds, orphan cascade and re-adoption, `kubectl scale`,
 `get rs` columns and `describe rs` events."""
 import json
-import os
 import re
-import subprocess
 import time
 
 import pytest
 
-from conftest import KUBEC_BIN, Kubectl, Server, make_namespace, wait_for
+from conftest import Kubectl, make_namespace, wait_for
 
 POD_NAME = re.compile(r"^frontend-[bcdfghjklmnpqrstvwxz2456789]{5}$")
 

@@ -5,48 +5,18 @@ node is added), hostPort conflicts (retried when a pod is deleted), pod anti-aff
 cordoned nodes, other schedulers and scheduling gates. Pods are only required to be bound, not
 Running. If the simulated nodes do not register, the fixture creates the three Node objects."""
 import json
-import os
-import subprocess
 import time
 
 import pytest
 
-from conftest import KUBEC_BIN, Server, make_namespace, wait_for
+from conftest import make_namespace, wait_for
 
 NODES = ["sim-0", "sim-1", "sim-2"]
 NO_VICTIMS = "preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
 NOT_HELPFUL = "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
 
 
-class FlagServer(Server):
-    """A Server started with extra command-line flags."""
-
-    def __init__(self, data_dir, args):
-        super().__init__(data_dir)
-        self.args = list(args)
-
-    def start(self, timeout=15):
-        os.makedirs(self.data_dir, exist_ok=True)
-        if os.path.exists(self.kubeconfig):
-            os.unlink(self.kubeconfig)
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [KUBEC_BIN, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:%d" % self.port] + self.args,
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail("server exited early; log:\n" + self.read_log())
-            if os.path.exists(self.kubeconfig):
-                try:
-                    st, _, body = self.raw("GET", "/readyz", timeout=2)
-                    if st == 200 and body.strip() == b"ok":
-                        return self
-                except OSError:
-                    pass
-            time.sleep(0.02)
-        self.kill()
-        pytest.fail("server not ready; log:\n" + self.read_log())
+SERVER_ARGS = ["--sim-nodes", "3"]  # the shared server fixture (conftest) starts it with these
 
 
 def node_names(srv):
@@ -63,22 +33,9 @@ def fake_node(name, cpu="32"):
                        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = FlagServer(tmp_path_factory.mktemp("kubec-sched") / "data", ["--sim-nodes", "3"]).start()
-    try:
-        wait_for(lambda: node_names(srv) == NODES, timeout=5, what="3 simulated nodes")
-    except AssertionError:
-        for name in NODES:  # simulated nodes not available: stand-ins
-            if name not in node_names(srv):
-                st, doc, _ = srv.api("POST", "/api/v1/nodes", fake_node(name))
-                assert st == 201, doc
-    yield srv
-    alive = srv.alive()
-    log = srv.read_log()
-    rc = srv.stop()
-    assert alive, "server died during the module; log:\n" + log
-    assert rc == 0, "server exit code after SIGTERM was %s; log:\n%s" % (rc, log)
+@pytest.fixture(scope="module", autouse=True)
+def nodes_up(server):
+    wait_for(lambda: node_names(server) == NODES, timeout=10, what="3 simulated nodes")
 
 
 @pytest.fixture

@@ -1,14 +1,12 @@
 """Simulated nodes inside `kubec server --sim-nodes 3`, seen through the real kubectl and the python
 client: nodes Ready with a complete nodeInfo, leases held, a pod bound to a node runs (IP,
 conditions, logs), exec is refused clearly, deletion completes after the grace period."""
-import os
 import re
-import subprocess
 import time
 
 import pytest
 
-from conftest import KUBEC_BIN, Server, wait_for
+from conftest import wait_for
 
 NODES = ["sim-0", "sim-1", "sim-2"]
 

@@ -3,7 +3,6 @@ killing it with SIGKILL leaves its node without heartbeats, so the node lifecycl
 Unknown and taints it unreachable, and a pod that tolerates that taint for 2 s is evicted then (it stays
 Terminating, since no kubelet confirms it), while a pod tolerating it forever stays."""
 import json
-import os
 import signal
 import subprocess
 
