@@ -5,42 +5,25 @@
 #include "client/client.h"
 #include "client/informer.h"
 #include "client/workqueue.h"
+#include "testsrv.h"
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 
+static test_server ts;
 static kc_apiserver *srv;
-static pthread_t loop;
-static char dir[64];
 static int CM;
-
-static void *serve(void *p)
-{
-    kc_err err = KC_ERR_INIT;
-    kc_apiserver_serve(p, &err);
-    return NULL;
-}
 
 static void start(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/kubec-client-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    kc_err err = KC_ERR_INIT;
-    srv = kc_apiserver_new(dir, "127.0.0.1:0", &err);
-    cr_assert_not_null(srv, "%s", err.msg);
-    pthread_create(&loop, NULL, serve, srv);
+    srv = test_server_start(&ts, "client", true);
     CM = kc_resource_find("", "v1", "configmaps");
 }
 
 static void stop(void)
 {
-    kc_apiserver_request_stop(srv);
-    pthread_join(loop, NULL);
-    kc_apiserver_free(srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    test_server_destroy(&ts);
 }
 
 static json_t *cm(const char *name, const char *app)

@@ -9,6 +9,7 @@
 #include "controllers/deployment_hash.h"
 #include "controllers/deployment_math.h"
 #include "controllers/deployment_status.h"
+#include "testsrv.h"
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <regex.h>
@@ -496,9 +497,9 @@ Test(deploy_status, paused_conditions)
 
 /* ---- the controller against an in-process server ---- */
 
+static test_server ts;
 static kc_apiserver *srv;
-static pthread_t loop, fake;
-static char dir[64];
+static pthread_t fake;
 static int DEP, RS, POD, EV;
 static void *ctl;
 static kc_client *cl;
@@ -506,13 +507,6 @@ static volatile bool fake_stop, fake_paused;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int max_pods = -1, min_avail = 1 << 30;
 static char watch_ns[64];
-
-static void *serve(void *p)
-{
-    kc_err err = KC_ERR_INIT;
-    kc_apiserver_serve(p, &err);
-    return NULL;
-}
 
 static json_t *get_doc(int res, const char *ns, const char *name)
 {
@@ -608,17 +602,13 @@ static void *fake_rs_controller(void *p)
 
 static void start(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/kubec-deploy-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    kc_err err = KC_ERR_INIT;
-    srv = kc_apiserver_new(dir, "127.0.0.1:0", &err);
-    cr_assert_not_null(srv, "%s", err.msg);
+    srv = test_server_start(&ts, "deploy", false);
     DEP = kc_resource_find("apps", "v1", "deployments");
     RS = kc_resource_find("apps", "v1", "replicasets");
     POD = kc_resource_find("", "v1", "pods");
     EV = kc_resource_find("", "v1", "events");
     ctl = kc_deployment_start(kc_apiserver_client(srv, "deployment-controller"));
-    pthread_create(&loop, NULL, serve, srv);
+    test_server_serve(&ts);
     cl = kc_apiserver_client(srv, "test");
     fake_stop = false;
     pthread_create(&fake, NULL, fake_rs_controller, NULL);
@@ -630,12 +620,7 @@ static void stop(void)
     pthread_join(fake, NULL);
     kc_deployment_stop(ctl);
     kc_client_free(cl);
-    kc_apiserver_request_stop(srv);
-    pthread_join(loop, NULL);
-    kc_apiserver_free(srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    test_server_destroy(&ts);
 }
 
 TestSuite(deploy_ctl, .init = start, .fini = stop, .timeout = 60);

@@ -7,6 +7,7 @@
 #include "client/client.h"
 #include "controllers/gc.h"
 #include "controllers/gc_graph.h"
+#include "testsrv.h"
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -188,27 +189,14 @@ Test(gc_graph, work_asked_for)
 
 /* ---- against a server ---- */
 
+static test_server ts;
 static kc_apiserver *srv;
-static pthread_t loop;
-static char dir[64];
 static kc_client *cl;
 static void *gcp;
 
-static void *serve(void *p)
-{
-    kc_err err = KC_ERR_INIT;
-    kc_apiserver_serve(p, &err);
-    return NULL;
-}
-
 static void start(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/kubec-gc-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    kc_err err = KC_ERR_INIT;
-    srv = kc_apiserver_new(dir, "127.0.0.1:0", &err);
-    cr_assert_not_null(srv, "%s", err.msg);
-    pthread_create(&loop, NULL, serve, srv);
+    srv = test_server_start(&ts, "gc", true);
     CM = kc_resource_find("", "v1", "configmaps");
     SC = kc_resource_find("storage.k8s.io", "v1", "storageclasses");
     cl = kc_apiserver_client(srv, "test");
@@ -225,12 +213,7 @@ static void stop(void)
     kc_gc_stop(gcp);
     gcp = NULL;
     kc_client_free(cl);
-    kc_apiserver_request_stop(srv);
-    pthread_join(loop, NULL);
-    kc_apiserver_free(srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    test_server_destroy(&ts);
 }
 
 TestSuite(gc, .init = start, .fini = stop, .timeout = 60);

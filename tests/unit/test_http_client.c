@@ -8,60 +8,31 @@
 #include "client/http.h"
 #include "client/informer.h"
 #include "client/kubeconfig.h"
+#include "testsrv.h"
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
-static kc_apiserver *srv;
-static pthread_t loop;
-static char dir[64];
+static test_server ts;
 static int CM;
-
-static void *serve(void *p)
-{
-    kc_err err = KC_ERR_INIT;
-    kc_apiserver_serve(p, &err);
-    return NULL;
-}
-
-static void boot(void)
-{
-    kc_err err = KC_ERR_INIT;
-    srv = kc_apiserver_new(dir, "127.0.0.1:0", &err);
-    cr_assert_not_null(srv, "%s", err.msg);
-    pthread_create(&loop, NULL, serve, srv);
-}
-
-static void halt(void)
-{
-    kc_apiserver_request_stop(srv);
-    pthread_join(loop, NULL);
-    kc_apiserver_free(srv);
-    srv = NULL;
-}
 
 static void start(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/kubec-http-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    boot();
+    test_server_start(&ts, "http", true);
     CM = kc_resource_find("", "v1", "configmaps");
 }
 
 static void stop(void)
 {
-    if (srv) halt();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    test_server_destroy(&ts);
 }
 
 static char *server_url(void)
 {
     char *u;
-    cr_assert_gt(asprintf(&u, "http://127.0.0.1:%d", srv->listen_port), 0);
+    cr_assert_gt(asprintf(&u, "http://127.0.0.1:%d", ts.srv->listen_port), 0);
     return u;
 }
 
@@ -437,8 +408,9 @@ Test(http, watch_expired_after_restart)
         create_cm(c, n, "e");
     }
     kc_client_free(c);
-    halt();
-    boot(); /* same data dir: the event ring starts empty, older revisions are gone */
+    test_server_halt(&ts);
+    test_server_open(&ts); /* same data dir: the event ring starts empty, older revisions are gone */
+    test_server_serve(&ts);
     c = http_client();
     kc_err err = KC_ERR_INIT;
     rec *r = rec_new();
@@ -584,7 +556,7 @@ Test(http, transport_urls)
 Test(http, kubeconfig_of_the_server)
 {
     char path[128];
-    snprintf(path, sizeof path, "%s/kubeconfig", dir);
+    snprintf(path, sizeof path, "%s/kubeconfig", ts.dir);
     for (int i = 0; i < 500 && access(path, R_OK) < 0; i++)
         usleep(10000);
     char *url = NULL;
@@ -631,7 +603,7 @@ Test(http, kubeconfig_errors)
          KC_OK, "http://h:1"},
     };
     char path[128];
-    snprintf(path, sizeof path, "%s/kc.yaml", dir);
+    snprintf(path, sizeof path, "%s/kc.yaml", ts.dir);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         FILE *f = fopen(path, "w");
         fputs(cases[i].text, f);

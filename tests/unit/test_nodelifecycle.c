@@ -5,6 +5,7 @@
 #include "client/client.h"
 #include "controllers/nodelifecycle.h"
 #include "controllers/nodelifecycle_policy.h"
+#include "testsrv.h"
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -323,26 +324,13 @@ Test(policy, parse_time)
 
 /* ---- the controller against an in-process server ---- */
 
+static test_server ts;
 static kc_apiserver *srv;
-static pthread_t loop;
-static char dir[64];
 static int NODE, POD, LEASE;
-
-static void *serve(void *p)
-{
-    kc_err err = KC_ERR_INIT;
-    kc_apiserver_serve(p, &err);
-    return NULL;
-}
 
 static void start(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/kubec-nlc-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    kc_err err = KC_ERR_INIT;
-    srv = kc_apiserver_new(dir, "127.0.0.1:0", &err);
-    cr_assert_not_null(srv, "%s", err.msg);
-    pthread_create(&loop, NULL, serve, srv);
+    srv = test_server_start(&ts, "nlc", true);
     NODE = kc_resource_find("", "v1", "nodes");
     POD = kc_resource_find("", "v1", "pods");
     LEASE = kc_resource_find("coordination.k8s.io", "v1", "leases");
@@ -351,12 +339,7 @@ static void start(void)
 
 static void stop(void)
 {
-    kc_apiserver_request_stop(srv);
-    pthread_join(loop, NULL);
-    kc_apiserver_free(srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    test_server_destroy(&ts);
 }
 
 TestSuite(lifecycle, .init = start, .fini = stop, .timeout = 60);

@@ -7,6 +7,7 @@
 #include "client/informer.h"
 #include "controllers/replicaset.h"
 #include "controllers/replicaset_int.h"
+#include "testsrv.h"
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <regex.h>
@@ -279,30 +280,18 @@ Test(rs_rules, controller_ref_scan)
 
 /* ==== the controller against a server ======================================================= */
 
+static test_server ts;
 static kc_apiserver *srv;
-static pthread_t loop;
-static char dir[64];
 static void *ctl;
 static kc_client *C;
 static int POD, RS, EV;
 
-static void *serve(void *p)
-{
-    kc_err err = KC_ERR_INIT;
-    kc_apiserver_serve(p, &err);
-    return NULL;
-}
-
 static void start(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/kubec-rs-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    kc_err err = KC_ERR_INIT;
-    srv = kc_apiserver_new(dir, "127.0.0.1:0", &err);
-    cr_assert_not_null(srv, "%s", err.msg);
+    srv = test_server_start(&ts, "rs", false);
     ctl = kc_replicaset_start(kc_apiserver_client(srv, "replicaset-controller"));
     cr_assert_not_null(ctl);
-    pthread_create(&loop, NULL, serve, srv);
+    test_server_serve(&ts);
     C = kc_apiserver_client(srv, "test");
     POD = kc_resource_find("", "v1", "pods");
     RS = kc_resource_find("apps", "v1", "replicasets");
@@ -313,12 +302,7 @@ static void stop(void)
 {
     kc_replicaset_stop(ctl);
     kc_client_free(C);
-    kc_apiserver_request_stop(srv);
-    pthread_join(loop, NULL);
-    kc_apiserver_free(srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    test_server_destroy(&ts);
 }
 
 /* ---- helpers ---- */

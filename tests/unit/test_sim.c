@@ -8,25 +8,18 @@
 #include "client/informer.h"
 #include "sim/sim.h"
 #include "sim/simint.h"
+#include "testsrv.h"
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <unistd.h>
 
+static test_server ts;
 static kc_apiserver *srv;
-static pthread_t loop;
-static char dir[64];
 static kc_client *c;
 static kc_sim *sim;
 static int POD, NODE, LEASE;
-
-static void *serve(void *p)
-{
-    kc_err err = KC_ERR_INIT;
-    kc_apiserver_serve(p, &err);
-    return NULL;
-}
 
 static kc_sim *start_sim(const char *prefix, int n, int startup_ms)
 {
@@ -38,12 +31,7 @@ static kc_sim *start_sim(const char *prefix, int n, int startup_ms)
 
 static void start(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/kubec-sim-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    kc_err err = KC_ERR_INIT;
-    srv = kc_apiserver_new(dir, "127.0.0.1:0", &err);
-    cr_assert_not_null(srv, "%s", err.msg);
-    pthread_create(&loop, NULL, serve, srv);
+    srv = test_server_start(&ts, "sim", true);
     POD = kc_resource_find("", "v1", "pods");
     NODE = kc_resource_find("", "v1", "nodes");
     LEASE = kc_resource_find("coordination.k8s.io", "v1", "leases");
@@ -55,12 +43,7 @@ static void stop(void)
 {
     kc_sim_stop(sim);
     kc_client_free(c);
-    kc_apiserver_request_stop(srv);
-    pthread_join(loop, NULL);
-    kc_apiserver_free(srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    test_server_destroy(&ts);
 }
 
 TestSuite(sim, .init = start, .fini = stop, .timeout = 30);
