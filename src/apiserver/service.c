@@ -174,7 +174,7 @@ void kc_service_released_by_events(kc_apiserver *s)
     uint64_t head = kc_store_seq_head(s->store);
     for (; s->alloc_seq < head; s->alloc_seq++) {
         bool lost;
-        const kc_event *ev = kc_store_event(s->store, s->alloc_seq, &lost);
+        const kc_ring_event *ev = kc_store_event(s->store, s->alloc_seq, &lost);
         if (!ev || ev->type != KC_EV_DELETED || ev->obj->res != res_svc()) continue;
         json_t *d = kc_obj_parse(ev->obj);
         release_spec(s, json_object_get(d, "spec"));

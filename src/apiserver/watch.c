@@ -93,7 +93,7 @@ static bool in_ns(const watcher *w, const kc_obj *o)
 }
 
 /* One ring event as this watcher sees it: selector transitions become ADDED or DELETED. */
-static void add_ring_event(watcher *w, const kc_event *ev)
+static void add_ring_event(watcher *w, const kc_ring_event *ev)
 {
     if (ev->obj->res != w->res || ev->rev <= w->after_rev || !in_ns(w, ev->obj)) return;
     bool now = kc_watch_matches(w->r, ev->obj);
@@ -113,7 +113,7 @@ static void fill(watcher *w)
     while (w->iinit < w->ninit && w->buf.len < CHUNK) add_event(w, KC_WATCH_ADDED, w->init[w->iinit++]);
     while (w->buf.len < CHUNK && !w->closing) {
         bool lost;
-        const kc_event *ev = kc_store_event(w->srv->store, w->seq, &lost);
+        const kc_ring_event *ev = kc_store_event(w->srv->store, w->seq, &lost);
         if (lost) {
             expire(w);
             add_expired(w, w->after_rev);

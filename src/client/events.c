@@ -1,5 +1,8 @@
-/* Event recorder (see events.h). Aggregation keys live in a small map; a repeated event is a
- * merge patch of count and lastTimestamp on the Event created the first time. */
+/* Event recorder (see events.h). Aggregation keys live in a map; a repeated event is a merge
+ * patch of count and lastTimestamp on the Event created the first time. As upstream's
+ * EventCorrelator: the map keeps at most CACHE_MAX keys (least recently used go first), and a
+ * spam filter gives each involved object a token bucket (burst 25, one more every 5 minutes), so a
+ * controller looping on a broken object cannot flood the store. */
 #include "client/events.h"
 #include "lib/map.h"
 #include "lib/xalloc.h"
@@ -13,14 +16,26 @@ struct kc_recorder {
     kc_client *c;
     char *component, *host;
     pthread_mutex_t mu;
-    kc_map seen; /* aggregation key -> struct seen */
+    kc_map seen;    /* aggregation key -> struct seen */
+    kc_map buckets; /* involved object uid -> struct bucket */
+    uint64_t tick;  /* use counter for LRU eviction */
     int ev_res;
 };
+
+enum { CACHE_MAX = 4096, SPAM_BURST = 25, SPAM_REFILL_S = 300 };
 
 typedef struct seen {
     char *key, *ns, *name;
     int count;
+    uint64_t used;
 } seen;
+
+typedef struct bucket {
+    char *key;
+    double tokens;
+    time_t last;
+    uint64_t used;
+} bucket;
 
 kc_recorder *kc_recorder_new(kc_client *c, const char *component, const char *host)
 {
@@ -33,18 +48,70 @@ kc_recorder *kc_recorder_new(kc_client *c, const char *component, const char *ho
     return r;
 }
 
+static void seen_free(void *v)
+{
+    seen *s = v;
+    free(s->key);
+    free(s->ns);
+    free(s->name);
+    free(s);
+}
+
+static void bucket_free(void *v)
+{
+    bucket *b = v;
+    free(b->key);
+    free(b);
+}
+
+/* How recently an entry was used (the LRU clock of evict). */
+typedef uint64_t (*used_fn)(void *v);
+static uint64_t seen_used(void *v) { return ((seen *)v)->used; }
+static uint64_t bucket_used(void *v) { return ((bucket *)v)->used; }
+
+/* Over CACHE_MAX entries: drop the least recently used half (amortised O(1) per insert). */
+static void evict(kc_map *m, uint64_t tick, used_fn used, void (*drop)(void *))
+{
+    if (kc_map_len(m) <= CACHE_MAX) return;
+    uint64_t cut = tick - CACHE_MAX / 2;
+    const char *k;
+    void *v;
+    size_t n = 0, cap = kc_map_len(m);
+    char **keys = xmalloc(cap * sizeof *keys);
+    for (size_t it = 0; kc_map_next(m, &it, &k, &v);)
+        if (used(v) < cut) keys[n++] = (char *)k;
+    for (size_t i = 0; i < n; i++) drop(kc_map_del(m, keys[i]));
+    free(keys);
+}
+
+/* The spam filter: may this object get another event now? */
+static bool spam_allows(kc_recorder *r, const char *uid)
+{
+    time_t now = time(NULL);
+    bucket *b = kc_map_get(&r->buckets, uid);
+    if (!b) {
+        b = xcalloc(1, sizeof *b);
+        *b = (bucket){xstrdup(uid), SPAM_BURST, now, 0};
+        kc_map_put(&r->buckets, b->key, b);
+    }
+    b->used = ++r->tick;
+    b->tokens += (double)(now - b->last) / SPAM_REFILL_S;
+    if (b->tokens > SPAM_BURST) b->tokens = SPAM_BURST;
+    b->last = now;
+    if (b->tokens < 1) return false;
+    b->tokens -= 1;
+    evict(&r->buckets, r->tick, bucket_used, bucket_free);
+    return true;
+}
+
 void kc_recorder_free(kc_recorder *r)
 {
     if (!r) return;
     void *v;
-    for (size_t it = 0; kc_map_next(&r->seen, &it, NULL, &v);) {
-        seen *s = v;
-        free(s->key);
-        free(s->ns);
-        free(s->name);
-        free(s);
-    }
+    for (size_t it = 0; kc_map_next(&r->seen, &it, NULL, &v);) seen_free(v);
     kc_map_release(&r->seen);
+    for (size_t it = 0; kc_map_next(&r->buckets, &it, NULL, &v);) bucket_free(v);
+    kc_map_release(&r->buckets);
     free(r->component);
     free(r->host);
     free(r);
@@ -98,25 +165,26 @@ void kc_event(kc_recorder *r, const kc_obj *about, const char *type, const char 
     snprintf(key, sizeof key, "%s|%s|%s|%s", about->uid, type, reason, msg);
     const char *ns = about->ns[0] ? about->ns : "default";
     pthread_mutex_lock(&r->mu);
+    if (!spam_allows(r, about->uid)) {
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
     seen *s = kc_map_get(&r->seen, key);
     int count = s ? ++s->count : 1;
-    char *name = NULL;
-    if (s) {
-        name = xstrdup(s->name);
-    } else {
+    if (!s) {
         uint64_t rnd;
         if (getrandom(&rnd, sizeof rnd, 0) < 0) rnd = (uint64_t)time(NULL);
         char buf[300];
         snprintf(buf, sizeof buf, "%.200s.%016llx", about->name, (unsigned long long)rnd);
         s = xcalloc(1, sizeof *s);
-        *s = (seen){xstrdup(key), xstrdup(ns), xstrdup(buf), 1};
+        *s = (seen){xstrdup(key), xstrdup(ns), xstrdup(buf), 1, 0};
         kc_map_put(&r->seen, s->key, s);
     }
+    s->used = ++r->tick;
+    char *name = xstrdup(s->name);
+    evict(&r->seen, r->tick, seen_used, seen_free);
     pthread_mutex_unlock(&r->mu);
     if (count == 1) {
-        pthread_mutex_lock(&r->mu);
-        name = xstrdup(s->name);
-        pthread_mutex_unlock(&r->mu);
         create_event(r, about, type, reason, msg, ns, name);
     } else {
         char now[32], patch[128];

@@ -1,8 +1,7 @@
 /* ReplicaSet controller internals shared by replicaset.c (informers, handlers, sync) and
  * replicaset_pods.c (pure rules: pod facts, the scale-down ranking of semantics 1.4, status
  * counts of 1.5). Not a public interface; the unit tests include it to test the rules alone.
- * Framework types are named by struct tag so that this header does not pull in client/events.h
- * (its kc_event clashes with store/store.h's, which the unit tests need). */
+ * Framework types are named by struct tag, so this header stays light. */
 #ifndef KC_CONTROLLERS_REPLICASET_INT_H
 #define KC_CONTROLLERS_REPLICASET_INT_H
 #include "api/obj.h"

@@ -49,7 +49,7 @@ struct kc_store {
     keyspace *ks;         /* one per resource */
     pending *q;
     size_t nq, capq;
-    kc_event *ring;
+    kc_ring_event *ring;
     size_t ring_size;
     uint64_t head;        /* next seq */
     uint64_t floor_rev;   /* every event with rev > floor_rev is in the ring */
@@ -315,27 +315,27 @@ int kc_store_write(kc_store *s, enum kc_write_op op, int res, json_t *doc, uint6
 #define KC_RING_MAX_BYTES ((size_t)96 << 20)
 #define KC_RING_MIN_EVENTS 4096
 
-static size_t event_bytes(const kc_event *e)
+static size_t event_bytes(const kc_ring_event *e)
 {
     return (e->obj ? e->obj->len : 0) + (e->prev ? e->prev->len : 0);
 }
 
 static void evict_oldest(kc_store *s)
 {
-    kc_event *slot = &s->ring[s->tail % s->ring_size];
+    kc_ring_event *slot = &s->ring[s->tail % s->ring_size];
     s->floor_rev = slot->rev;
     s->ring_bytes -= event_bytes(slot);
     kc_obj_unref(slot->obj);
     kc_obj_unref(slot->prev);
-    *slot = (kc_event){0};
+    *slot = (kc_ring_event){0};
     s->tail++;
 }
 
 static void publish(kc_store *s, pending *p)
 {
     if (s->head - s->tail == s->ring_size) evict_oldest(s);
-    kc_event *slot = &s->ring[s->head % s->ring_size];
-    *slot = (kc_event){p->obj->rev, p->type, p->obj, p->prev};
+    kc_ring_event *slot = &s->ring[s->head % s->ring_size];
+    *slot = (kc_ring_event){p->obj->rev, p->type, p->obj, p->prev};
     s->ring_bytes += event_bytes(slot);
     s->head++;
     while (s->ring_bytes > KC_RING_MAX_BYTES && s->head - s->tail > KC_RING_MIN_EVENTS) evict_oldest(s);
@@ -528,7 +528,7 @@ static int history_overrides(kc_store *s, int res, uint64_t rev, kc_map *ov, kc_
                        s->floor_rev + 1);
     static kc_obj absent;
     for (uint64_t seq = s->head; seq > s->tail; seq--) {
-        kc_event *e = &s->ring[(seq - 1) % s->ring_size];
+        kc_ring_event *e = &s->ring[(seq - 1) % s->ring_size];
         if (!e->obj || e->rev <= rev) break;
         if (e->obj->res != res) continue;
         kc_map_put(ov, e->obj->key, e->prev ? (void *)e->prev : &absent);
@@ -603,7 +603,7 @@ uint64_t kc_store_seq_for_rev(const kc_store *s, uint64_t rev, bool *too_old)
     return lo;
 }
 
-const kc_event *kc_store_event(const kc_store *s, uint64_t seq, bool *lost)
+const kc_ring_event *kc_store_event(const kc_store *s, uint64_t seq, bool *lost)
 {
     *lost = seq < s->tail;
     if (*lost || seq >= s->head) return NULL;

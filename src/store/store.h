@@ -27,12 +27,12 @@
 
 enum kc_evtype { KC_EV_ADDED, KC_EV_MODIFIED, KC_EV_DELETED };
 
-typedef struct kc_event {
+typedef struct kc_ring_event {
     uint64_t rev;
     enum kc_evtype type;
     kc_obj *obj;  /* new state (for DELETED: the last state, stamped with the delete revision) */
     kc_obj *prev; /* state before the event, NULL for ADDED */
-} kc_event;
+} kc_ring_event;
 
 /* Backend interface: durable storage of the latest state of every key. */
 typedef struct kc_backend_write {
@@ -99,7 +99,7 @@ size_t kc_store_count(kc_store *s, int res);
  * seq, or NULL when seq is not yet published; *lost is set when seq fell out of the ring. */
 uint64_t kc_store_seq_head(const kc_store *s); /* next seq to be published */
 uint64_t kc_store_seq_for_rev(const kc_store *s, uint64_t rev, bool *too_old);
-const kc_event *kc_store_event(const kc_store *s, uint64_t seq, bool *lost);
+const kc_ring_event *kc_store_event(const kc_store *s, uint64_t seq, bool *lost);
 /* Called after every flush that published events (the apiserver wakes its watchers). */
 void kc_store_on_publish(kc_store *s, void (*fn)(void *ud), void *ud);
 

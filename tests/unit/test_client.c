@@ -1,8 +1,9 @@
 /* The client layer against a real server in this process: the in-process transport (CRUD,
- * errors as kc_err, lists, watches), informers (list + watch, handlers, indexes) and the
- * workqueue's deduplication and delays. */
+ * errors as kc_err, lists, watches), informers (list + watch, handlers, indexes), the
+ * workqueue's deduplication and delays, and the event recorder's aggregation and spam filter. */
 #include "apiserver/apiserver.h"
 #include "client/client.h"
+#include "client/events.h"
 #include "client/informer.h"
 #include "client/workqueue.h"
 #include "testsrv.h"
@@ -177,6 +178,42 @@ Test(client, informer_follows_changes)
     kc_obj_unref(o);
     cr_assert_null(kc_informer_get(inf, "default", "before"));
     kc_informer_free(inf);
+    kc_client_free(c);
+}
+
+static json_t *event_about(kc_client *c, const char *uid, const char *reason, size_t *n)
+{
+    kc_obj **v;
+    uint64_t rev;
+    kc_err err = KC_ERR_INIT;
+    char fsel[160];
+    snprintf(fsel, sizeof fsel, "involvedObject.uid=%s,reason=%s", uid, reason);
+    cr_assert_eq(kc_client_list(c, kc_resource_find("", "v1", "events"), "default", NULL, fsel, &v, n, &rev, &err), 0);
+    json_t *first = *n ? kc_obj_parse(v[0]) : NULL;
+    kc_objv_free(v, *n);
+    return first;
+}
+
+Test(client, recorder_aggregates_and_filters_spam)
+{
+    kc_client *c = kc_apiserver_client(srv, "test");
+    kc_recorder *r = kc_recorder_new(kc_apiserver_client(srv, "rec"), "test-controller", NULL);
+    kc_err err = KC_ERR_INIT;
+    kc_obj *o;
+    json_t *d = cm("noisy", "x");
+    cr_assert_eq(kc_client_create(c, CM, "default", d, &o, &err), 0);
+    json_decref(d);
+    for (int i = 0; i < 3; i++) kc_event(r, o, "Normal", "Same", "always the same");
+    size_t n;
+    json_t *ev = event_about(c, o->uid, "Same", &n);
+    cr_assert_eq(n, 1, "repeats are aggregated into one Event");
+    cr_assert_eq(json_integer_value(json_object_get(ev, "count")), 3);
+    json_decref(ev);
+    for (int i = 0; i < 40; i++) kc_event(r, o, "Warning", "Loop", "attempt %d failed", i);
+    json_decref(event_about(c, o->uid, "Loop", &n));
+    cr_assert_eq(n, 22, "the burst of 25 per object (3 used already) caps a loop's events, got %zu", n);
+    kc_obj_unref(o);
+    kc_recorder_free(r);
     kc_client_free(c);
 }
 

@@ -6,6 +6,7 @@
 #include "apiserver/apiserver.h"
 #include "client/informer.h"
 #include "controllers/replicaset.h"
+#include "controllers/framework.h"
 #include "controllers/replicaset_int.h"
 #include "testsrv.h"
 #include <criterion/criterion.h>
@@ -222,11 +223,7 @@ Test(rs_rules, status_document)
     json_decref(old), json_decref(st), json_decref(again), json_decref(ok), json_decref(zero);
 }
 
-/* framework.h's kc_obj_controller (its fast path scans the JSON for metadata.ownerReferences);
- * declared here because framework.h pulls in client/events.h, whose kc_event clashes with
- * store/store.h's (included through apiserver.h). */
-bool kc_obj_controller(const kc_obj *o, char *uid, size_t uidlen, char *kind, size_t kindlen, char *name,
-                       size_t namelen);
+/* framework.h's kc_obj_controller: its fast path scans the JSON for metadata.ownerReferences. */
 
 Test(rs_rules, controller_ref_scan)
 {

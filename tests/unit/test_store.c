@@ -206,7 +206,7 @@ Test(store, ring_events_and_expiry)
     bool lost, too_old;
     cr_assert_null(kc_store_event(s, 0, &lost));
     cr_assert(lost, "seq 0 fell out of a ring of 4");
-    const kc_event *e = kc_store_event(s, 5, &lost);
+    const kc_ring_event *e = kc_store_event(s, 5, &lost);
     cr_assert_not_null(e);
     cr_assert_eq(e->type, KC_EV_ADDED);
     cr_assert_eq(e->rev, 6);
