@@ -245,6 +245,14 @@ static void partition_pods(sync_ctx *x)
 
 /* ---- calls ---- */
 
+/* NamespaceTerminating: creation into a namespace being deleted is dropped silently (0.11). */
+static bool ns_terminating(kc_err *err)
+{
+    if (err->reason != KC_EFORBIDDEN || !strstr(err->msg, "because it is being terminated")) return false;
+    kc_err_release(err);
+    return true;
+}
+
 static const char *pod_name(const kc_sts_pod *p)
 {
     return json_string_value(json_object_get(json_object_get(p->doc, "metadata"), "name")) ?: "";
@@ -285,7 +293,9 @@ static int create_claims(sync_ctx *x, kc_sts_pod *p, kc_err *err)
             if (refs && json_array_size(refs)) json_object_set(json_object_get(claim, "metadata"), "ownerReferences", refs);
             json_decref(refs);
             rc = kc_client_create(x->s->c, x->s->PVC, x->v.o->ns, claim, NULL, err);
-            if (rc < 0 && err->reason == KC_EALREADYEXISTS) {
+            if (rc < 0 && ns_terminating(err)) {
+                rc = 1;
+            } else if (rc < 0 && err->reason == KC_EALREADYEXISTS) {
                 kc_err_release(err);
                 rc = 0;
             } else if (rc == 0) {
@@ -299,15 +309,18 @@ static int create_claims(sync_ctx *x, kc_sts_pod *p, kc_err *err)
         }
         kc_obj_unref(ex);
         json_decref(claim);
-        if (rc < 0) return -1;
+        if (rc != 0) return rc;
     }
     return 0;
 }
 
+/* 0 created, 1 dropped (terminating namespace), -1 error. */
 static int create_pod(sync_ctx *x, kc_sts_pod *p, kc_err *err)
 {
-    if (create_claims(x, p, err) < 0) return -1;
+    int rc = create_claims(x, p, err);
+    if (rc != 0) return rc;
     if (kc_client_create(x->s->c, x->s->POD, x->v.o->ns, p->doc, NULL, err) < 0) {
+        if (ns_terminating(err)) return 1;
         if (err->reason != KC_EALREADYEXISTS)
             kc_event(x->s->rec, x->v.o, "Warning", "FailedCreate", "create Pod %s in StatefulSet %s failed error: %s",
                      pod_name(p), x->v.o->name, err->msg);
@@ -389,7 +402,8 @@ static int process_replica(sync_ctx *x, kc_sts_pod *p, kc_err *err)
         x->replicas[p->ordinal - x->v.start] = p;
     }
     if (!p->created && !p->o) {
-        if (create_pod(x, p, err) < 0) return -1;
+        int rc = create_pod(x, p, err);
+        if (rc != 0) return rc;
         if (mono) return 1;
     }
     if (p->pending && p->o && create_claims(x, p, err) < 0) return -1;
@@ -595,6 +609,8 @@ static int sync_set(kc_stsctl *s, kc_obj *o)
         rc = finish(&x, &err);
         if (rc < 0) log_err(o->key, "status", &err);
         if (mrc < 0) rc = -1;
+    } else if (ns_terminating(&err)) {
+        rc = 0;
     } else {
         log_err(o->key, "sync", &err);
     }
