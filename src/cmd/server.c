@@ -7,6 +7,7 @@
 #include "controllers/nodeipam.h"
 #include "controllers/nodelifecycle.h"
 #include "controllers/replicaset.h"
+#include "controllers/statefulset.h"
 #include "scheduler/scheduler.h"
 #include "sim/sim.h"
 #include <getopt.h>
@@ -60,6 +61,12 @@ static void *start_deploy(kc_client *c, const server_opts *o)
     return kc_deployment_start(c);
 }
 
+static void *start_sts(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_statefulset_start(c);
+}
+
 static void *start_gc(kc_client *c, const server_opts *o)
 {
     (void)o;
@@ -75,6 +82,7 @@ static const struct {
     {"nodelifecycle", "node-lifecycle-controller", start_nodelc, kc_nodelifecycle_stop},
     {"replicaset", "replicaset-controller", start_rs, kc_replicaset_stop},
     {"deployment", "deployment-controller", start_deploy, kc_deployment_stop},
+    {"statefulset", "statefulset-controller", start_sts, kc_statefulset_stop},
     {"garbagecollector", "generic-garbage-collector", start_gc, kc_gc_stop},
 };
 
