@@ -133,6 +133,8 @@ void kc_now_rfc3339(char out[32]);
 uint64_t kc_now_ms(void); /* monotonic milliseconds */
 void kc_new_uid(char out[37]);
 void kc_random_suffix(char *out, size_t n);
+/* Storage admission on create: protection finalizers on PVs/PVCs, the default StorageClass. */
+void kc_admit_storage(kc_apiserver *s, const char *kind, json_t *doc);
 
 /* server.c: start-up (store, bootstrap objects, listening socket), components, the loop.
  * Components (controllers, scheduler, simulated nodes) get in-process clients from
