@@ -412,15 +412,22 @@ static kc_obj *volume_claim(kc_pvctl *p, json_t *pv, json_t *ref)
     return co;
 }
 
+/* The claim is gone: Released (a Failed volume stays Failed, so the user sees what went wrong),
+ * then the reclaim policy. */
+static int release(kc_pvctl *p, const kc_obj *o, json_t *pv)
+{
+    const char *ph = phase(pv);
+    int rc = 0;
+    if (strcmp(ph, "Released") && strcmp(ph, "Failed")) rc = volume_phase(p, o, pv, "Released", NULL, NULL);
+    if (rc == 0 && strcmp(ph, "Failed")) rc = reclaim(p, o, pv);
+    return rc;
+}
+
 static int claimed_volume(kc_pvctl *p, const kc_obj *o, json_t *pv, json_t *ref)
 {
     kc_obj *co = volume_claim(p, pv, ref);
     int rc = 0;
-    if (!co) {
-        rc = volume_phase(p, o, pv, "Released", NULL, NULL);
-        if (rc == 0) rc = reclaim(p, o, pv);
-        return rc;
-    }
+    if (!co) return release(p, o, pv);
     json_t *claim = kc_pvctl_doc(p, co);
     const char *vname = jstr(spec(claim), "volumeName") ?: "";
     if (!*vname) {
@@ -438,8 +445,7 @@ static int claimed_volume(kc_pvctl *p, const kc_obj *o, json_t *pv, json_t *ref)
         rc = volume_phase(p, o, pv, "Bound", NULL, NULL);
     } else if (kc_pv_annotation(pv, KC_ANN_PROVISIONED_BY) &&
                !strcmp(jstr(spec(pv), "persistentVolumeReclaimPolicy") ?: "", "Delete")) {
-        rc = volume_phase(p, o, pv, "Released", NULL, NULL);
-        if (rc == 0) rc = reclaim(p, o, pv);
+        rc = release(p, o, pv);
     } else {
         rc = unbind_volume(p, o, pv);
     }
