@@ -113,12 +113,19 @@ static void default_storage_class(kc_apiserver *s, json_t *doc)
     json_decref(p.doc);
 }
 
+void kc_apiserver_set_storage_protection(kc_apiserver *s, bool pvc, bool pv)
+{
+    s->protect_pvc = pvc, s->protect_pv = pv;
+}
+
+/* The finalizers only when their controllers run: with controllers off (API-only servers) a
+ * deleted claim would otherwise stay Terminating for ever. */
 void kc_admit_storage(kc_apiserver *s, const char *kind, json_t *doc)
 {
     if (!strcmp(kind, "PersistentVolumeClaim")) {
-        add_finalizer(doc, "kubernetes.io/pvc-protection");
+        if (s->protect_pvc) add_finalizer(doc, "kubernetes.io/pvc-protection");
         default_storage_class(s, doc);
-    } else if (!strcmp(kind, "PersistentVolume")) {
+    } else if (!strcmp(kind, "PersistentVolume") && s->protect_pv) {
         add_finalizer(doc, "kubernetes.io/pv-protection");
     }
 }

@@ -110,6 +110,7 @@ static const struct {
 
 static void start_components(kc_apiserver *s, const server_opts *o)
 {
+    kc_apiserver_set_storage_protection(s, controller_on(o, "pvc-protection"), controller_on(o, "pv-protection"));
     for (size_t i = 0; i < sizeof controllers / sizeof *controllers; i++) {
         if (!controller_on(o, controllers[i].name)) continue;
         void *ctl = controllers[i].start(kc_apiserver_client(s, controllers[i].agent), o);
