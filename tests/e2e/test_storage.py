@@ -344,3 +344,47 @@ def test_pod_follows_static_volume_node_affinity(kubectl, ns):
     for i in range(3):
         wait_phase(kubectl, "Running", "pod", "p%d" % i, "-n", ns)
         assert get(kubectl, "pod", "p%d" % i, "-n", ns)["spec"]["nodeName"] == "sim-1"
+
+
+def test_wait_for_first_consumer_static_local_volumes(kubectl, ns):
+    """A no-provisioner WaitForFirstConsumer class with local volumes pinned to nodes: the
+    scheduler picks a node that has a fitting volume and binds that volume (claimRef written by
+    the scheduler, the binder completes the pair); a node without one is never chosen."""
+    cls = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": ns},
+           "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "WaitForFirstConsumer"}
+
+    def local(name, size, node):
+        aff = {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}]}}
+        d = pv(name, size, ns, nodeAffinity=aff)
+        del d["spec"]["hostPath"]
+        d["spec"]["local"] = {"path": "/mnt/" + name}
+        return d
+    try:
+        apply(kubectl, ns, cls, local(ns + "-a", "5Gi", "sim-0"), local(ns + "-b", "2Gi", "sim-2"),
+              pvc("one", "1Gi", ns), pvc("two", "1Gi", ns), pvc("three", "1Gi", ns))
+        wait_for(lambda: ("WaitForFirstConsumer", "waiting for first consumer to be created before binding")
+                 in events(kubectl, ns, "one"), what="WaitForFirstConsumer event")
+        assert phase(kubectl, "pvc", "one", "-n", ns) == "Pending"
+        assert phase(kubectl, "pv", ns + "-a") == "Available"
+        apply(kubectl, ns, pod("p2", "two", nodeSelector={"kubernetes.io/hostname": "sim-2"}))
+        wait_phase(kubectl, "Running", "pod", "p2", "-n", ns)
+        wait_phase(kubectl, "Bound", "pvc", "two", "-n", ns)
+        assert get(kubectl, "pvc", "two", "-n", ns)["spec"]["volumeName"] == ns + "-b"
+        apply(kubectl, ns, pod("p1", "one"))
+        wait_phase(kubectl, "Running", "pod", "p1", "-n", ns)
+        assert get(kubectl, "pod", "p1", "-n", ns)["spec"]["nodeName"] == "sim-0"
+        assert get(kubectl, "pvc", "one", "-n", ns)["spec"]["volumeName"] == ns + "-a"
+        # no volume left anywhere and nothing can provision one: the pod waits
+        apply(kubectl, ns, pod("p3", "three"))
+
+        def msg():
+            p = get(kubectl, "pod", "p3", "-n", ns)
+            conds = [c for c in p.get("status", {}).get("conditions", []) if c["type"] == "PodScheduled"]
+            return conds and conds[0].get("message")
+        m = wait_for(msg, what="p3 unschedulable")
+        assert m.startswith("0/3 nodes are available: 3 node(s) didn't find available persistent volumes to bind."), m
+        assert phase(kubectl, "pvc", "three", "-n", ns) == "Pending"
+    finally:
+        kubectl("delete", "pod", "--all", "-n", ns, "--grace-period=0", "--force")
+        kubectl("delete", "sc", ns)
