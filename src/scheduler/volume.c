@@ -216,6 +216,13 @@ void kc_sched_vstate_free(struct kc_sched_vstate *s)
     free(s);
 }
 
+static bool has_claim(struct kc_sched_vstate *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->c[i].name, name)) return true;
+    return false;
+}
+
 static char *fmt(const char *f, const char *a)
 {
     char *s;
@@ -237,7 +244,7 @@ static char *collect_claims(kc_sched_volumes *v, kc_sched_pod *p, json_t *pod, s
             snprintf(eph_name, sizeof eph_name, "%s-%s", p->name, json_string_value(json_object_get(vol, "name")) ?: "");
             claim = eph_name;
         }
-        if (!claim) continue;
+        if (!claim || has_claim(s, claim)) continue; /* two volumes of one claim count once */
         docent *c = lookup(v, VI_PVC, p->ns, claim);
         if (!c)
             return fmt(eph ? "waiting for ephemeral volume controller to create the persistentvolumeclaim \"%s\""
