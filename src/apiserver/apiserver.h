@@ -48,6 +48,7 @@ typedef struct kc_apiserver {
     kc_range svc_ips, node_ports; /* service.c */
     uint64_t alloc_seq;           /* ring position up to which deletions released their allocations */
     int components_stopped;
+    bool protect_pvc, protect_pv; /* admit.c adds the protection finalizers (their controllers run) */
 } kc_apiserver;
 
 typedef struct kc_query {
@@ -133,6 +134,10 @@ void kc_now_rfc3339(char out[32]);
 uint64_t kc_now_ms(void); /* monotonic milliseconds */
 void kc_new_uid(char out[37]);
 void kc_random_suffix(char *out, size_t n);
+/* Storage admission on create: protection finalizers on PVs/PVCs, the default StorageClass. */
+void kc_admit_storage(kc_apiserver *s, const char *kind, json_t *doc);
+/* Turns the finalizers on (as the pvc-protection / pv-protection controllers that remove them run). */
+void kc_apiserver_set_storage_protection(kc_apiserver *s, bool pvc, bool pv);
 
 /* server.c: start-up (store, bootstrap objects, listening socket), components, the loop.
  * Components (controllers, scheduler, simulated nodes) get in-process clients from

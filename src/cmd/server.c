@@ -6,6 +6,9 @@
 #include "controllers/gc.h"
 #include "controllers/nodeipam.h"
 #include "controllers/nodelifecycle.h"
+#include "controllers/protection.h"
+#include "controllers/provisioner.h"
+#include "controllers/pv.h"
 #include "controllers/replicaset.h"
 #include "controllers/statefulset.h"
 #include "scheduler/scheduler.h"
@@ -73,6 +76,29 @@ static void *start_gc(kc_client *c, const server_opts *o)
     return kc_gc_start(c);
 }
 
+static void *start_pv(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_pv_binder_start(c);
+}
+
+static void *start_pvc_protection(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_protection_start(c, KC_PROTECT_PVC);
+}
+
+static void *start_pv_protection(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_protection_start(c, KC_PROTECT_PV);
+}
+
+static void *start_local_path(kc_client *c, const server_opts *o)
+{
+    return kc_local_path_start(c, o->data_dir);
+}
+
 static const struct {
     const char *name, *agent;
     start_fn start;
@@ -84,10 +110,15 @@ static const struct {
     {"deployment", "deployment-controller", start_deploy, kc_deployment_stop},
     {"statefulset", "statefulset-controller", start_sts, kc_statefulset_stop},
     {"garbagecollector", "generic-garbage-collector", start_gc, kc_gc_stop},
+    {"persistentvolume-binder", "persistent-volume-binder", start_pv, kc_pv_binder_stop},
+    {"pvc-protection", "pvc-protection-controller", start_pvc_protection, kc_protection_stop},
+    {"pv-protection", "pv-protection-controller", start_pv_protection, kc_protection_stop},
+    {"local-path-provisioner", "local-path-provisioner", start_local_path, kc_local_path_stop},
 };
 
 static void start_components(kc_apiserver *s, const server_opts *o)
 {
+    kc_apiserver_set_storage_protection(s, controller_on(o, "pvc-protection"), controller_on(o, "pv-protection"));
     for (size_t i = 0; i < sizeof controllers / sizeof *controllers; i++) {
         if (!controller_on(o, controllers[i].name)) continue;
         void *ctl = controllers[i].start(kc_apiserver_client(s, controllers[i].agent), o);

@@ -23,6 +23,7 @@ void kc_sched_cycle_init(kc_sched_cycle *cy, kc_sched_cache *c, kc_sched_pod *p,
     if (lk && lk->ns_labels) cy->ns_labels = lk->ns_labels(lk->ud, p->ns);
     kc_sched_spread_prefilter(cy);
     kc_sched_affinity_prefilter(cy);
+    if (lk && lk->volumes) kc_sched_volume_prefilter(cy);
 }
 
 void kc_sched_cycle_release(kc_sched_cycle *cy)
@@ -34,11 +35,14 @@ void kc_sched_cycle_release(kc_sched_cycle *cy)
     for (size_t i = 0; i < cy->nspread; i++)
         kc_sched_counts_release(&cy->spread[i].counts);
     free(cy->spread);
+    kc_sched_vstate_free(cy->vol);
+    free(cy->prefilter_msg);
 }
 
 int kc_sched_filter_all(kc_sched_cycle *cy, const kc_sched_node *n, kc_sched_status *st)
 {
     int rc = kc_sched_filter_node(cy->pod, n, st);
+    if (rc == KC_SCHED_OK && cy->vol) rc = kc_sched_volume_filter(cy, n, st);
     if (rc == KC_SCHED_OK && cy->nspread) rc = kc_sched_spread_filter(cy, n, st);
     if (rc == KC_SCHED_OK) rc = kc_sched_affinity_filter(cy, n, st);
     return rc;
@@ -230,10 +234,11 @@ void kc_sched_schedule(kc_sched_ctx *ctx, kc_sched_pod *p, kc_sched_result *r)
     size_t nnamed, nfail;
     bool conflict, named = named_nodes(c, p, &named_v, &nnamed, &conflict);
     grow_scratch(ctx, c->n + 1);
-    if (conflict) {
+    if (conflict || cy.prefilter_msg) { /* a PreFilter rejected the pod: no node is evaluated */
         char *post = ctx->post_filter ? ctx->post_filter(ctx, &cy, NULL, NULL, 0) : NULL;
         kc_buf b = KC_BUF_INIT;
-        kc_buf_addf(&b, "0/%zu nodes are available: pod affinity terms conflict.%s%s", c->n, post ? " " : "",
+        kc_buf_addf(&b, "0/%zu nodes are available: %s.%s%s", c->n,
+                    cy.prefilter_msg ? cy.prefilter_msg : "pod affinity terms conflict", post ? " " : "",
                     post ? post : "");
         r->message = kc_buf_take(&b);
         free(post);

@@ -13,6 +13,7 @@
 #define KC_SCHEDULER_SCHED_H
 #include "api/obj.h"
 #include "api/selector.h"
+#include "client/client.h"
 #include "lib/map.h"
 #include <jansson.h>
 #include <stdbool.h>
@@ -273,6 +274,9 @@ int64_t kc_sched_counts_get(const kc_sched_counts *c, const char *k, const char 
 int64_t kc_sched_counts_min(const kc_sched_counts *c); /* 0 when empty */
 void kc_sched_counts_release(kc_sched_counts *c);
 
+struct kc_sched_volumes;
+struct kc_sched_vstate;
+
 /* Cluster lookups a cycle may need; all optional (tests leave them NULL). */
 typedef struct kc_sched_lookup {
     void *ud;
@@ -280,6 +284,7 @@ typedef struct kc_sched_lookup {
     /* Selector of the Services/ReplicaSets/StatefulSets selecting p, for default spreading;
      * NULL or an empty selector: none. Owned by the caller. */
     kc_labelsel *(*default_selector)(void *ud, const kc_sched_pod *p);
+    struct kc_sched_volumes *volumes; /* VolumeBinding's claims, volumes and classes (volume.c) */
 } kc_sched_lookup;
 
 typedef struct kc_sched_spread_state {
@@ -299,6 +304,9 @@ typedef struct kc_sched_cycle {
     /* PodTopologySpread (hard constraints) */
     kc_sched_spread_state *spread;
     size_t nspread;
+    /* VolumeBinding: the pod's claims; a PreFilter failure makes every node fail with it */
+    struct kc_sched_vstate *vol;
+    char *prefilter_msg;
 } kc_sched_cycle;
 
 void kc_sched_cycle_init(kc_sched_cycle *cy, kc_sched_cache *c, kc_sched_pod *p, const kc_sched_lookup *lk);
@@ -310,6 +318,30 @@ void kc_sched_affinity_prefilter(kc_sched_cycle *cy);
 int kc_sched_affinity_filter(kc_sched_cycle *cy, const kc_sched_node *n, kc_sched_status *st);
 void kc_sched_spread_prefilter(kc_sched_cycle *cy);
 int kc_sched_spread_filter(kc_sched_cycle *cy, const kc_sched_node *n, kc_sched_status *st);
+
+/* ---- VolumeBinding (volume.c) ---- */
+
+typedef struct kc_sched_volumes kc_sched_volumes;
+/* Called when a pod's claims are bound (bind) or could not be (fail), from volume.c's threads. */
+typedef void (*kc_sched_vbind_fn)(void *ud, const kc_obj *pod, const char *node);
+typedef void (*kc_sched_vfail_fn)(void *ud, const kc_obj *pod, const char *node, const kc_err *err);
+
+/* Informers on claims, volumes and classes through c (borrowed); wake(ud) runs (on an informer
+ * thread) whenever one changes, since that may make waiting pods schedulable. */
+kc_sched_volumes *kc_sched_volumes_new(kc_client *c, void (*wake)(void *ud), void *ud);
+void kc_sched_volumes_set_binder(kc_sched_volumes *v, kc_sched_vbind_fn bind, kc_sched_vfail_fn fail, void *ud);
+bool kc_sched_volumes_wait_synced(kc_sched_volumes *v, int timeout_ms);
+void kc_sched_volumes_free(kc_sched_volumes *v);
+/* PreFilter: resolves the pod's claims into cy->vol, or sets cy->prefilter_msg. */
+void kc_sched_volume_prefilter(kc_sched_cycle *cy);
+int kc_sched_volume_filter(kc_sched_cycle *cy, const kc_sched_node *n, kc_sched_status *st);
+void kc_sched_vstate_free(struct kc_sched_vstate *s);
+/* PreBind for the chosen node: false when every claim of p is bound already (bind the pod now);
+ * true when volume.c took the pod: it writes the volume bindings / selected-node annotations,
+ * waits until the claims are bound and then calls bind (or fail). */
+bool kc_sched_volume_prebind(kc_sched_volumes *v, kc_sched_cache *c, const kc_sched_pod *p, const char *node);
+
+extern const char KC_SCHED_ERR_VOL_NODE[], KC_SCHED_ERR_VOL_BIND[], KC_SCHED_ERR_VOL_PV_MISSING[];
 
 /* ---- scores ---- */
 

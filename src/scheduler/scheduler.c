@@ -25,7 +25,7 @@
 #define MAX_BACKOFF_MS 10000
 #define UNSCHED_MAX_MS (5 * 60 * 1000)
 
-enum { EV_POD_SET, EV_POD_DEL, EV_NODE_SET, EV_NODE_DEL, EV_BIND_FAILED };
+enum { EV_POD_SET, EV_POD_DEL, EV_NODE_SET, EV_NODE_DEL, EV_BIND_FAILED, EV_MOVE };
 
 typedef struct ev {
     int kind;
@@ -42,6 +42,7 @@ struct kc_scheduler {
     kc_client *c;
     kc_informer *inf[NINF];
     kc_sched_binder *binder;
+    kc_sched_volumes *vol; /* VolumeBinding (volume.c) */
     kc_sched_cache *cache;
     kc_sched_queue *queue;
     kc_sched_ctx ctx;
@@ -150,6 +151,23 @@ static void bound(void *ud, const kc_obj *pod, const char *node, const kc_err *e
     push_ev(ud, e);
 }
 
+/* VolumeBinding's hooks: a claim, volume or class changed; a pod's claims are bound (or not). */
+static void volumes_changed(void *ud)
+{
+    push(ud, EV_MOVE, NULL, NULL, NULL);
+}
+
+static void volumes_bound(void *ud, const kc_obj *pod, const char *node)
+{
+    kc_scheduler *s = ud;
+    kc_sched_binder_bind(s->binder, pod, node);
+}
+
+static void volumes_failed(void *ud, const kc_obj *pod, const char *node, const kc_err *err)
+{
+    bound(ud, pod, node, err);
+}
+
 /* ---- applying events (scheduler thread) ---- */
 
 static void pod_gone(kc_scheduler *s, const char *key, uint64_t now)
@@ -218,6 +236,9 @@ static void apply(kc_scheduler *s, ev *e, uint64_t now)
     case EV_BIND_FAILED:
         bind_failed(s, e->key, e->gone, now);
         break;
+    case EV_MOVE:
+        kc_sched_queue_move_all(s->queue, now);
+        break;
     }
     ev_free(e);
 }
@@ -281,7 +302,7 @@ static void schedule_one(kc_scheduler *s, kc_sched_pod *p, uint64_t now)
         const char *node = r.node->name;
         p = kc_sched_queue_done(s->queue, p->key);
         kc_sched_cache_assume(s->cache, p, node);
-        kc_sched_binder_bind(s->binder, p->obj, node);
+        if (!kc_sched_volume_prebind(s->vol, s->cache, p, node)) kc_sched_binder_bind(s->binder, p->obj, node);
     } else {
         failed(s, p, r.message, now);
     }
@@ -294,6 +315,8 @@ static void *run(void *arg)
     for (int i = 0; i < NINF && !stopping(s); i++)
         while (!stopping(s) && !kc_informer_wait_synced(s->inf[i], 200))
             continue;
+    while (!stopping(s) && !kc_sched_volumes_wait_synced(s->vol, 200))
+        continue;
     uint64_t wait = 0;
     while (!stopping(s)) {
         drain(s, wait);
@@ -424,7 +447,7 @@ kc_scheduler *kc_scheduler_start(kc_client *c)
     s->tail = &s->head;
     s->cache = kc_sched_cache_new();
     s->queue = kc_sched_queue_new(INITIAL_BACKOFF_MS, MAX_BACKOFF_MS);
-    s->lk = (kc_sched_lookup){s, ns_labels, default_selector};
+    s->lk = (kc_sched_lookup){s, ns_labels, default_selector, NULL};
     s->ctx.cache = s->cache;
     s->ctx.lk = &s->lk;
     s->ctx.rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)s;
@@ -440,9 +463,12 @@ kc_scheduler *kc_scheduler_start(kc_client *c)
     s->inf[INF_SVC] = informer(s, "", "services", NULL);
     s->inf[INF_RS] = informer(s, "apps", "replicasets", NULL);
     s->inf[INF_STS] = informer(s, "apps", "statefulsets", NULL);
+    s->vol = kc_sched_volumes_new(c, volumes_changed, s);
+    s->lk.volumes = s->vol;
     for (int i = 0; i < NINF; i++)
         kc_informer_start(s->inf[i]);
     s->binder = kc_sched_binder_new(c, BINDERS, bound, s);
+    kc_sched_volumes_set_binder(s->vol, volumes_bound, volumes_failed, s);
     pthread_create(&s->thread, NULL, run, s);
     return s;
 }
@@ -458,6 +484,7 @@ void kc_scheduler_stop(void *p)
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
+    kc_sched_volumes_free(s->vol);
     kc_sched_binder_free(s->binder);
     for (ev *e = s->head, *n; e; e = n)
         n = e->next, ev_free(e);
