@@ -2,6 +2,7 @@
  * inside it (controllers, scheduler, simulated nodes), each with its own in-process client. */
 #include "apiserver/apiserver.h"
 #include "cmd/cmd.h"
+#include "controllers/daemonset.h"
 #include "controllers/deployment.h"
 #include "controllers/gc.h"
 #include "controllers/nodeipam.h"
@@ -60,6 +61,12 @@ static void *start_deploy(kc_client *c, const server_opts *o)
     return kc_deployment_start(c);
 }
 
+static void *start_ds(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_daemonset_start(c);
+}
+
 static void *start_gc(kc_client *c, const server_opts *o)
 {
     (void)o;
@@ -75,6 +82,7 @@ static const struct {
     {"nodelifecycle", "node-lifecycle-controller", start_nodelc, kc_nodelifecycle_stop},
     {"replicaset", "replicaset-controller", start_rs, kc_replicaset_stop},
     {"deployment", "deployment-controller", start_deploy, kc_deployment_stop},
+    {"daemonset", "daemon-set-controller", start_ds, kc_daemonset_stop},
     {"garbagecollector", "generic-garbage-collector", start_gc, kc_gc_stop},
 };
 
