@@ -371,6 +371,7 @@ typedef struct batch {
     json_t *base;       /* pod without node pin */
     const char **nodes; /* creates */
     kc_ds_pod **pods;   /* deletes */
+    json_t *opts;       /* DeleteOptions of the deletes (NULL: the pod's grace period) */
     pthread_mutex_t mu;
     actions *a;
 } batch;
@@ -424,7 +425,7 @@ static void create_pods(kc_dsctl *d, dsview *v, const char **nodes, int n, actio
 {
     if (n <= 0) return;
     kc_expect_creations(d->exp, v->o->key, n);
-    batch b = {d, v, base_pod(v), NULL, NULL, PTHREAD_MUTEX_INITIALIZER, a};
+    batch b = {d, v, base_pod(v), NULL, NULL, NULL, PTHREAD_MUTEX_INITIALIZER, a};
     int done = 0;
     for (int size = 1; done < n && !a->failed; done += size, size *= 2) {
         if (size > n - done) size = n - done;
@@ -441,7 +442,7 @@ static void delete_one(void *ctx, size_t i)
     batch *b = ctx;
     const kc_obj *pod = b->pods[i]->o;
     kc_err err = KC_ERR_INIT;
-    if (kc_client_delete(b->d->c, b->d->POD, pod->ns, pod->name, NULL, &err) == 0) {
+    if (kc_client_delete(b->d->c, b->d->POD, pod->ns, pod->name, b->opts, &err) == 0) {
         kc_event(b->d->rec, b->v->o, "Normal", "SuccessfulDelete", "Deleted pod: %s", pod->name);
     } else {
         kc_ds_deletion_observed(b->d, pod->key);
@@ -453,13 +454,18 @@ static void delete_one(void *ctx, size_t i)
     kc_err_release(&err);
 }
 
-static void delete_pods(kc_dsctl *d, dsview *v, kc_ds_pod **pods, int n, actions *a)
+static void delete_pods_opts(kc_dsctl *d, dsview *v, kc_ds_pod **pods, int n, json_t *opts, actions *a)
 {
     if (n <= 0) return;
     for (int i = 0; i < n; i++) kc_ds_expect_deletion(d, v->o->key, pods[i]->o->key);
-    batch b = {d, v, NULL, NULL, pods, PTHREAD_MUTEX_INITIALIZER, a};
+    batch b = {d, v, NULL, NULL, pods, opts, PTHREAD_MUTEX_INITIALIZER, a};
     parallel((size_t)n, delete_one, &b);
     a->deletes += n;
+}
+
+static void delete_pods(kc_dsctl *d, dsview *v, kc_ds_pod **pods, int n, actions *a)
+{
+    delete_pods_opts(d, v, pods, n, NULL, a);
 }
 
 /* ---- manage (4.5) ---- */
@@ -475,14 +481,14 @@ static void manage(kc_dsctl *d, dsview *v, podset *ps, actions *a)
     kc_ds_surge_unavailable(v->spec, 1, &surge, &unavail); /* AllowsSurge: SurgeCount(ds, 1) */
     bool allows_surge = v->rolling && surge > 0;
     const char **creates = xcalloc(ps->nslots + 1, sizeof *creates);
-    kc_ds_pod **dels = xcalloc(ps->npods + 1, sizeof *dels);
-    size_t nc = 0, nd = 0;
+    kc_ds_pod **dels = xcalloc(ps->npods + 1, sizeof *dels), **orphans = xcalloc(ps->npods + 1, sizeof *orphans);
+    size_t nc = 0, nd = 0, no = 0;
     int64_t now = now_s();
     for (size_t i = 0; i < ps->nslots; i++) {
         kc_ds_slot *s = &ps->slots[i];
-        if (!s->node) { /* unbound pods aimed at a node that is gone: nothing else removes them */
+        if (!s->node) { /* pods of a node that is gone */
             for (size_t j = 0; j < s->npods; j++)
-                if (!s->pods[j]->bound && !s->pods[j]->deleting) dels[nd++] = s->pods[j];
+                if (!s->pods[j]->deleting || s->pods[j]->bound) orphans[no++] = s->pods[j];
             continue;
         }
         bool create, failed, in_backoff = false;
@@ -506,8 +512,15 @@ static void manage(kc_dsctl *d, dsview *v, podset *ps, actions *a)
     }
     create_pods(d, v, creates, nc < KC_DS_BURST ? (int)nc : KC_DS_BURST, a);
     delete_pods(d, v, dels, nd < KC_DS_BURST ? (int)nd : KC_DS_BURST, a);
+    /* Unbound pods aimed at a missing node are deleted as upstream; bound ones are removed at
+     * once (grace 0) as upstream's PodGC does for pods of deleted nodes: kubec has no PodGC, and
+     * no kubelet is left to confirm a graceful deletion. */
+    json_t *force = json_pack("{s:i}", "gracePeriodSeconds", 0);
+    delete_pods_opts(d, v, orphans, no < KC_DS_BURST ? (int)no : KC_DS_BURST, force, a);
+    json_decref(force);
     free(creates);
     free(dels);
+    free(orphans);
 }
 
 /* ---- rolling update (4.6) ---- */
