@@ -25,7 +25,6 @@
 #include <stdio.h>
 
 #define SMP "application/strategic-merge-patch+json"
-#define MAX_PAR 32
 
 typedef struct dsview {
     kc_obj *o;
@@ -335,36 +334,6 @@ static void podset_free(podset *ps)
 
 /* ---- creates and deletes ---- */
 
-typedef struct par {
-    size_t n, next;
-    void (*fn)(void *ctx, size_t i);
-    void *ctx;
-} par;
-
-static void *par_run(void *p)
-{
-    par *w = p;
-    size_t i;
-    while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->n) w->fn(w->ctx, i);
-    return NULL;
-}
-
-/* fn(ctx, i) for every i in [0, n) on up to MAX_PAR threads (the caller's included). */
-static void parallel(size_t n, void (*fn)(void *, size_t), void *ctx)
-{
-    par w = {n, 0, fn, ctx};
-    size_t nt = n < MAX_PAR ? n : MAX_PAR, started = 0;
-    pthread_t t[MAX_PAR];
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    for (size_t i = 1; i < nt; i++)
-        if (pthread_create(&t[started], &attr, par_run, &w) == 0) started++;
-    pthread_attr_destroy(&attr);
-    par_run(&w);
-    for (size_t i = 0; i < started; i++) pthread_join(t[i], NULL);
-}
-
 typedef struct batch {
     kc_dsctl *d;
     dsview *v;
@@ -394,11 +363,11 @@ static void create_one(void *ctx, size_t i)
     kc_obj *pod = NULL;
     kc_err err = KC_ERR_INIT;
     if (kc_client_create(b->d->c, b->d->POD, b->v->o->ns, doc, &pod, &err) == 0) {
-        kc_event(b->d->rec, b->v->o, "Normal", "SuccessfulCreate", "Created pod: %s", pod->name);
+        kc_ds_event(b->d, b->v->o, "Normal", "SuccessfulCreate", "Created pod: %s", pod->name);
     } else {
         kc_creation_observed(b->d->exp, b->v->o->key); /* no pod will be observed */
         if (!(err.reason == KC_EFORBIDDEN && strstr(err.msg, "being terminated"))) {
-            kc_event(b->d->rec, b->v->o, "Warning", "FailedCreate", "Error creating: %s", err.msg);
+            kc_ds_event(b->d, b->v->o, "Warning", "FailedCreate", "Error creating: %s", err.msg);
             batch_fail(b, &err);
         }
     }
@@ -430,7 +399,7 @@ static void create_pods(kc_dsctl *d, dsview *v, const char **nodes, int n, actio
     for (int size = 1; done < n && !a->failed; done += size, size *= 2) {
         if (size > n - done) size = n - done;
         b.nodes = nodes + done;
-        parallel((size_t)size, create_one, &b);
+        kc_ds_parallel((size_t)size, create_one, &b);
     }
     for (int i = done; i < n; i++) kc_creation_observed(d->exp, v->o->key);
     a->creates += n;
@@ -443,11 +412,11 @@ static void delete_one(void *ctx, size_t i)
     const kc_obj *pod = b->pods[i]->o;
     kc_err err = KC_ERR_INIT;
     if (kc_client_delete(b->d->c, b->d->POD, pod->ns, pod->name, b->opts, &err) == 0) {
-        kc_event(b->d->rec, b->v->o, "Normal", "SuccessfulDelete", "Deleted pod: %s", pod->name);
+        kc_ds_event(b->d, b->v->o, "Normal", "SuccessfulDelete", "Deleted pod: %s", pod->name);
     } else {
         kc_ds_deletion_observed(b->d, pod->key);
         if (err.reason != KC_ENOTFOUND) {
-            kc_event(b->d->rec, b->v->o, "Warning", "FailedDelete", "Error deleting: %s", err.msg);
+            kc_ds_event(b->d, b->v->o, "Warning", "FailedDelete", "Error deleting: %s", err.msg);
             batch_fail(b, &err);
         }
     }
@@ -459,7 +428,7 @@ static void delete_pods_opts(kc_dsctl *d, dsview *v, kc_ds_pod **pods, int n, js
     if (n <= 0) return;
     for (int i = 0; i < n; i++) kc_ds_expect_deletion(d, v->o->key, pods[i]->o->key);
     batch b = {d, v, NULL, NULL, pods, opts, PTHREAD_MUTEX_INITIALIZER, a};
-    parallel((size_t)n, delete_one, &b);
+    kc_ds_parallel((size_t)n, delete_one, &b);
     a->deletes += n;
 }
 
@@ -504,7 +473,7 @@ static void manage(kc_dsctl *d, dsview *v, podset *ps, actions *a)
         if (failed && in_backoff) min_requeue(a, delay);
         for (size_t j = 0; j < k && failed && !in_backoff; j++)
             if (dels[nd + j]->failed)
-                kc_event(d->rec, v->o, "Warning", "FailedDaemonPod",
+                kc_ds_event(d, v->o, "Warning", "FailedDaemonPod",
                          "Found failed daemon pod %s/%s on node %s, will try to kill it", v->o->ns,
                          dels[nd + j]->o->name, s->name);
         nd += k;

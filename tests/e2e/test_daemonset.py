@@ -230,22 +230,28 @@ class PodWatch:
         self.state = {p["metadata"]["name"]: p for p in doc["items"]}
         self.rv = doc["metadata"]["resourceVersion"]
         self.conn = http.client.HTTPConnection(self.server.host, self.server.port, timeout=120)
-        self.conn.request("GET", "/api/v1/namespaces/%s/pods?watch=1&labelSelector=app%%3Dagent&resourceVersion=%s"
-                          % (self.ns, self.rv))
-        self.resp = self.conn.getresponse()
-        assert self.resp.status == 200
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
         return self
 
     def __exit__(self, *a):
         self.stop = True
-        self.conn.sock.shutdown(2)
+        try:
+            self.conn.sock.shutdown(2)
+        except (AttributeError, OSError):
+            pass
         self.thread.join(5)
 
     def run(self):
         try:
-            for line in self.resp:
+            # the watch replays everything after the list's resourceVersion: no event is missed
+            self.conn.request("GET", "/api/v1/namespaces/%s/pods?watch=1&labelSelector=app%%3Dagent&resourceVersion=%s"
+                              % (self.ns, self.rv))
+            resp = self.conn.getresponse()
+            if resp.status != 200:
+                self.errors.append("watch answered %d" % resp.status)
+                return
+            for line in resp:
                 if self.stop:
                     return
                 ev = json.loads(line)
