@@ -25,11 +25,11 @@ all: bin/kubec
 deps:
 	@scripts/deps.sh
 
-build/gen/schema_tables.c build/gen/schema_tables.h: api/schema/k8s-api-types.json tools/gen_schema.py
+build/gen/schema_tables.c build/gen/schema_tables.h: api/schema/k8s-api-types.json api/schema/extra-types.json tools/gen_schema.py tools/schema_load.py
 	@mkdir -p build/gen
 	python3 tools/gen_schema.py api/schema/k8s-api-types.json build/gen
 
-build/gen/proto_tables.c build/gen/proto_tables.h: api/schema/proto-fields.json api/schema/k8s-api-types.json tools/gen_proto.py
+build/gen/proto_tables.c build/gen/proto_tables.h: api/schema/proto-fields.json api/schema/k8s-api-types.json api/schema/extra-types.json tools/gen_proto.py tools/schema_load.py
 	@mkdir -p build/gen
 	python3 tools/gen_proto.py api/schema/proto-fields.json api/schema/k8s-api-types.json build/gen
 

@@ -19,6 +19,8 @@ import json
 import os
 import sys
 
+import schema_load
+
 KINDS = ["STRING", "BYTES", "BOOL", "INT32", "INT64", "MESSAGE", "QUANTITY", "INTSTR", "TIME",
          "MICROTIME", "RAW", "INLINE"]
 CARDS = ["ONE", "REPEATED", "MAP"]
@@ -170,7 +172,7 @@ def main():
     if len(sys.argv) != 4:
         die("usage: gen_proto.py proto-fields.json k8s-api-types.json OUTDIR")
     pf = json.load(open(sys.argv[1], encoding="utf-8"))
-    schema = json.load(open(sys.argv[2], encoding="utf-8"))["types"]
+    schema = schema_load.load(sys.argv[2])["types"]
     outdir = sys.argv[3]
     msgs, fields = build(pf, schema)
     if len(fields) >= 65536 or len(msgs) >= 32768:

@@ -23,6 +23,8 @@ import json
 import os
 import sys
 
+import schema_load
+
 KINDS = ["string", "integer", "number", "boolean", "byte", "quantity", "int-or-string",
          "date-time", "duration", "any", "ref", "array", "map"]
 FK = {k: "KC_FK_" + k.upper().replace("-", "") for k in KINDS}
@@ -335,8 +337,7 @@ def write_atomic(path, text):
 def main(argv):
     if len(argv) < 3:
         die("usage: gen_schema.py TYPES.json OUTDIR | TYPES.json --required TYPE...")
-    with open(argv[1]) as fh:
-        gen = Gen(json.load(fh))
+    gen = Gen(schema_load.load(argv[1]))
     if argv[2] == "--required":
         for tn in argv[3:]:
             print("== %s" % tn)

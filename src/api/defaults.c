@@ -603,6 +603,12 @@ static void default_daemonset(json_t *o)
     def_pint(spec, "revisionHistoryLimit", 10);
 }
 
+/* SetDefaults_PriorityClass */
+static void default_priority_class(json_t *o)
+{
+    def_str(o, "preemptionPolicy", "PreemptLowerPriority");
+}
+
 static void default_replicaset(json_t *o)
 {
     def_pint(sub(o, "spec"), "replicas", 1);
@@ -784,6 +790,7 @@ static entry table[] = {
     {"rbac/v1.ClusterRoleBinding", default_role_binding, NULL},
     {"rbac/v1.RoleBinding", default_role_binding, NULL},
     {"rbac/v1.Subject", default_subject, NULL},
+    {"scheduling/v1.PriorityClass", default_priority_class, NULL},
     {"storage/v1.CSIDriver", default_csi_driver, NULL},
     {"storage/v1.StorageClass", default_storage_class, NULL},
 };

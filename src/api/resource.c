@@ -47,6 +47,8 @@ const kc_resource kc_resources[] = {
      false, KC_NAMERULE_SUBDOMAIN, "apps/v1.ControllerRevision", {0}},
     {"policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, {"pdb"}, false,
      KC_SUB_STATUS, true, KC_NAMERULE_SUBDOMAIN, "policy/v1.PodDisruptionBudget", {0}},
+    {"scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass", false, {"pc"}, false, 0, false,
+     KC_NAMERULE_SUBDOMAIN, "scheduling/v1.PriorityClass", {0}},
     {"storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false, {"sc"}, false, 0,
      false, KC_NAMERULE_SUBDOMAIN, "storage/v1.StorageClass", {0}},
     {"coordination.k8s.io", "v1", "leases", "lease", "Lease", true, {0}, false, 0, false,

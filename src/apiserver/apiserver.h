@@ -138,6 +138,12 @@ void kc_random_suffix(char *out, size_t n);
 void kc_admit_storage(kc_apiserver *s, const char *kind, json_t *doc);
 /* Turns the finalizers on (as the pvc-protection / pv-protection controllers that remove them run). */
 void kc_apiserver_set_storage_protection(kc_apiserver *s, bool pvc, bool pv);
+/* Priority admission (admit.c): a new pod's priority from its PriorityClass (403 for an unknown
+ * class or a conflicting priority), kept across updates; PriorityClass rules; built-in classes. */
+int kc_admit_pod_priority(kc_apiserver *s, json_t *pod, kc_err *err);
+void kc_admit_pod_priority_update(json_t *pod, json_t *old);
+int kc_admit_priority_class(kc_apiserver *s, json_t *pc, json_t *old, kc_err *err);
+int kc_priority_bootstrap(kc_apiserver *s, kc_err *err);
 
 /* server.c: start-up (store, bootstrap objects, listening socket), components, the loop.
  * Components (controllers, scheduler, simulated nodes) get in-process clients from

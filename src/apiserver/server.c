@@ -164,7 +164,8 @@ kc_apiserver *kc_apiserver_new(const char *data_dir, const char *listen, kc_err 
     watch_store(s);
     s->inproc = kc_inproc_new(s);
     if (kc_http_listen(s, err) < 0) return NULL;
-    if (kc_apiserver_set_service_ranges(s, "10.96.0.0/12", "30000-32767", err) < 0 || kc_service_bootstrap(s, err) < 0)
+    if (kc_apiserver_set_service_ranges(s, "10.96.0.0/12", "30000-32767", err) < 0 || kc_service_bootstrap(s, err) < 0 ||
+        kc_priority_bootstrap(s, err) < 0)
         return NULL;
     kc_store_flush(s->store);
     return s;

@@ -992,6 +992,16 @@ static void print_storageclass(json_t *cells, json_t *o, time_t now)
     add_age(cells, o, now);
 }
 
+/* printPriorityClass: name, value, globalDefault, age, preemptionPolicy ("<unset>" when nil). */
+static void print_priorityclass(json_t *cells, json_t *o, time_t now)
+{
+    add_s(cells, name_of(o));
+    add_i(cells, iget(o, "value", 0));
+    json_array_append_new(cells, json_boolean(json_is_true(jget(o, "globalDefault"))));
+    add_age(cells, o, now);
+    add_s(cells, sor(o, "preemptionPolicy", "<unset>"));
+}
+
 static void print_lease(json_t *cells, json_t *o, time_t now)
 {
     add_s(cells, name_of(o));
@@ -1409,6 +1419,21 @@ static const column daemonset_cols[] = {
 };
 static const column controllerrevision_cols[] = {NAME_COL, STR("Controller", "Controller of the object"),
                                                  STR("Revision", D_CR_REV), AGE_COL};
+#define D_PC_VALUE                                                                                           \
+    "value represents the integer value of this priority class. This is the actual priority that pods "      \
+    "receive when they have the name of this class in their pod spec."
+#define D_PC_GLOBAL                                                                                          \
+    "globalDefault specifies whether this PriorityClass should be considered as the default priority for "   \
+    "pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. "    \
+    "However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the "    \
+    "smallest value of such global default PriorityClasses will be used as the default priority."
+#define D_PC_PREEMPT                                                                                         \
+    "preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, "                 \
+    "PreemptLowerPriority. Defaults to PreemptLowerPriority if unset."
+static const column priorityclass_cols[] = {
+    NAME_COL, INT("Value", D_PC_VALUE), {"Global-Default", "boolean", "", D_PC_GLOBAL, 0}, AGE_COL,
+    STR("PreemptionPolicy", D_PC_PREEMPT),
+};
 static const column storageclass_cols[] = {
     NAME_COL,
     STR("Provisioner", D_SC_PROV),
@@ -1461,6 +1486,7 @@ static const printer printers[] = {
     PRINTER("apps", "DaemonSet", daemonset_cols, print_daemonset),
     PRINTER("apps", "ControllerRevision", controllerrevision_cols, print_controllerrevision),
     PRINTER("storage.k8s.io", "StorageClass", storageclass_cols, print_storageclass),
+    PRINTER("scheduling.k8s.io", "PriorityClass", priorityclass_cols, print_priorityclass),
     PRINTER("coordination.k8s.io", "Lease", lease_cols, print_lease),
     PRINTER("policy", "PodDisruptionBudget", pdb_cols, print_pdb),
     PRINTER("discovery.k8s.io", "EndpointSlice", endpointslice_cols, print_endpointslice),

@@ -145,7 +145,9 @@ int kc_finish_update(kc_req *r, int res, const kc_obj *cur, json_t *doc, const c
     if (check_finalizers(rd, json_object_get(old, "metadata"), nmd, cur, err) < 0) goto out;
     bool svc = !strcmp(rd->kind, "Service") && !sub;
     if (svc) kc_service_keep_allocated(nw, old);
+    if (!strcmp(rd->kind, "Pod") && !sub) kc_admit_pod_priority_update(nw, old);
     if (kc_validate_object(res, nw, old, sub, err) < 0) goto out;
+    if (!strcmp(rd->kind, "PriorityClass") && kc_admit_priority_class(r->srv, nw, old, err) < 0) goto out;
     if (svc && !kc_dry_run(r) && kc_service_allocate(r->srv, nw, old, err) < 0) goto out;
     char rv[24], now[32];
     snprintf(rv, sizeof rv, "%" PRIu64, cur->rev);

@@ -2,6 +2,7 @@
  * inside it (controllers, scheduler, simulated nodes), each with its own in-process client. */
 #include "apiserver/apiserver.h"
 #include "cmd/cmd.h"
+#include "controllers/daemonset.h"
 #include "controllers/deployment.h"
 #include "controllers/gc.h"
 #include "controllers/nodeipam.h"
@@ -70,6 +71,12 @@ static void *start_sts(kc_client *c, const server_opts *o)
     return kc_statefulset_start(c);
 }
 
+static void *start_ds(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_daemonset_start(c);
+}
+
 static void *start_gc(kc_client *c, const server_opts *o)
 {
     (void)o;
@@ -109,6 +116,7 @@ static const struct {
     {"replicaset", "replicaset-controller", start_rs, kc_replicaset_stop},
     {"deployment", "deployment-controller", start_deploy, kc_deployment_stop},
     {"statefulset", "statefulset-controller", start_sts, kc_statefulset_stop},
+    {"daemonset", "daemon-set-controller", start_ds, kc_daemonset_stop},
     {"garbagecollector", "generic-garbage-collector", start_gc, kc_gc_stop},
     {"persistentvolume-binder", "persistent-volume-binder", start_pv, kc_pv_binder_stop},
     {"pvc-protection", "pvc-protection-controller", start_pvc_protection, kc_protection_stop},

@@ -275,15 +275,19 @@ def test_other_scheduler_and_gates_are_left_alone(server, kubectl, ns):
 
 
 def test_preemption_of_lower_priority_pods(server, kubectl, ns):
+    # the Priority admission computes spec.priority from a PriorityClass (a bare priority is forbidden)
+    for prio in (1, 500, 1000):
+        kubectl("create", "priorityclass", "prio-%d" % prio, "--value=%d" % prio)
+    kubectl("create", "priorityclass", "prio-1000-never", "--value=1000", "--preemption-policy=Never")
     def big(name, cpu, prio, **spec):
-        return pod(name, {"app": name}, priority=prio, terminationGracePeriodSeconds=0,
+        return pod(name, {"app": name}, priorityClassName="prio-%s" % prio, terminationGracePeriodSeconds=0,
                    nodeSelector={"kubernetes.io/hostname": "sim-0"},
                    containers=[{"name": "c", "image": "nginx:1.25", "resources": {"requests": {"cpu": cpu}}}], **spec)
     create(kubectl, ns, big("victim", "30", 1), big("keeper", "1", 500))
     assert wait_bound(server, ns, "victim") == "sim-0"
     assert wait_bound(server, ns, "keeper") == "sim-0"
     # a pod that may not preempt stays pending and says so
-    create(kubectl, ns, big("polite", "10", 1000, preemptionPolicy="Never"))
+    create(kubectl, ns, big("polite", "10", "1000-never"))
     assert wait_unschedulable(server, ns, "polite") == (
         "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector. "
         "preemption: not eligible due to preemptionPolicy=Never.")
