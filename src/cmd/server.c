@@ -3,6 +3,8 @@
 #include "apiserver/apiserver.h"
 #include "cmd/cmd.h"
 #include "controllers/deployment.h"
+#include "controllers/endpoints.h"
+#include "controllers/endpointslice.h"
 #include "controllers/gc.h"
 #include "controllers/nodeipam.h"
 #include "controllers/nodelifecycle.h"
@@ -60,6 +62,18 @@ static void *start_deploy(kc_client *c, const server_opts *o)
     return kc_deployment_start(c);
 }
 
+static void *start_endpoints(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_endpoints_start(c);
+}
+
+static void *start_endpointslice(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_endpointslice_start(c);
+}
+
 static void *start_gc(kc_client *c, const server_opts *o)
 {
     (void)o;
@@ -76,6 +90,8 @@ static const struct {
     {"replicaset", "replicaset-controller", start_rs, kc_replicaset_stop},
     {"deployment", "deployment-controller", start_deploy, kc_deployment_stop},
     {"garbagecollector", "generic-garbage-collector", start_gc, kc_gc_stop},
+    {"endpoints", "endpoint-controller", start_endpoints, kc_endpoints_stop},
+    {"endpointslice", "endpointslice-controller", start_endpointslice, kc_endpointslice_stop},
 };
 
 static void start_components(kc_apiserver *s, const server_opts *o)
