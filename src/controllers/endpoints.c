@@ -27,6 +27,8 @@ typedef struct epctl {
     kc_controller *ctl;
     kc_recorder *rec;
     kc_ep_selcache sels;
+    kc_ep_podcache podc;
+    kc_ep_doccache docs; /* Endpoints documents */
     kc_ep_trigger trig;
     int SVC, POD, EP;
     pthread_t starter;
@@ -55,12 +57,19 @@ static void pod_add(void *ud, const kc_obj *o)
     enqueue_selecting(ud, o);
 }
 
+static void pod_delete(void *ud, const kc_obj *o)
+{
+    epctl *e = ud;
+    kc_ep_podcache_forget(&e->podc, o->key);
+    enqueue_selecting(e, o);
+}
+
 static void pod_update(void *ud, const kc_obj *old, const kc_obj *cur)
 {
     epctl *e = ud;
     if (old->rev == cur->rev) return;
     bool changed, relabeled;
-    kc_ep_pod_update(old, cur, &changed, &relabeled);
+    kc_ep_pod_update(&e->podc, old, cur, &changed, &relabeled);
     if (!changed && !relabeled) return;
     enqueue_selecting(e, cur);
     if (relabeled) enqueue_selecting(e, old);
@@ -105,13 +114,12 @@ static int delete_endpoints(epctl *e, const char *ns, const char *name)
 static size_t selected_pods(epctl *e, const kc_ep_svc *s, kc_ep_pod **out)
 {
     kc_obj **v;
-    size_t n = kc_informer_by_index(e->pods, "ns", s->ns, &v), k = 0;
+    size_t n = kc_ep_selected(e->pods, s->ns, s->selector, &v);
     kc_ep_pod *pods = xcalloc(n + 1, sizeof *pods);
-    for (size_t i = 0; i < n; i++)
-        if (kc_ep_selects(s->selector, v[i]->labels)) kc_ep_pod_init(&pods[k++], kc_obj_parse(v[i]));
+    for (size_t i = 0; i < n; i++) kc_ep_podcache_get(&e->podc, v[i], &pods[i]);
     kc_objv_free(v, n);
     *out = pods;
-    return k;
+    return n;
 }
 
 static json_t *labels_without_headless(json_t *l)
@@ -138,9 +146,10 @@ static bool unchanged(json_t *cur, const kc_ep_svc *s, json_t *subsets, bool ove
 
 static json_t *new_doc(json_t *cur, const kc_ep_svc *s, json_t *subsets, bool over, const char *trigger)
 {
-    json_t *doc = cur ? json_deep_copy(cur)
+    json_t *doc = cur ? json_copy(cur) /* shallow: subsets are replaced, metadata copied below */
                       : json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "v1", "kind", "Endpoints", "metadata",
                                   "name", s->name, "namespace", s->ns);
+    if (cur) json_object_set_new(doc, "metadata", json_deep_copy(json_object_get(cur, "metadata")));
     json_t *md = json_object_get(doc, "metadata"), *ann = json_object_get(md, "annotations");
     if (!json_is_object(ann)) json_object_set_new(md, "annotations", ann = json_object());
     if (trigger[0])
@@ -198,7 +207,7 @@ static int sync_service(epctl *e, kc_ep_svc *s)
     json_t *subsets = kc_ep_subsets(s, pv, n);
     bool over = kc_ep_truncate(subsets);
     kc_obj *cur = kc_informer_get(e->eps, s->ns, s->name);
-    json_t *curdoc = cur ? kc_obj_parse(cur) : NULL;
+    json_t *curdoc = cur ? kc_ep_doccache_get(&e->docs, cur) : NULL;
     int rc = 0;
     if (!unchanged(curdoc, s, subsets, over)) {
         json_t *doc = new_doc(curdoc, s, subsets, over, trigger);
@@ -259,6 +268,8 @@ static void *starter(void *p)
 
 static void ep_delete(void *ud, const kc_obj *o)
 {
+    epctl *e = ud;
+    kc_ep_doccache_forget(&e->docs, o->key);
     svc_event(ud, o); /* recreated if its Service still wants it */
 }
 
@@ -270,15 +281,17 @@ void *kc_endpoints_start(kc_client *c)
     e->POD = kc_resource_find("", "v1", "pods");
     e->EP = kc_resource_find("", "v1", "endpoints");
     kc_ep_selcache_init(&e->sels);
+    kc_ep_podcache_init(&e->podc);
+    kc_ep_doccache_init(&e->docs);
     kc_ep_trigger_init(&e->trig);
     e->rec = kc_recorder_new(c, "endpoint-controller", NULL);
     e->ctl = kc_controller_new("endpoint", WORKERS, sync, e);
     e->svcs = kc_informer_new(c, e->SVC, NULL, NULL, NULL);
     e->pods = kc_informer_new(c, e->POD, NULL, NULL, NULL);
     e->eps = kc_informer_new(c, e->EP, NULL, NULL, NULL);
-    kc_informer_add_index(e->pods, "ns", ns_index);
+    kc_informer_add_index(e->pods, KC_EP_LABEL_INDEX, kc_ep_label_index);
     kc_informer_add_index(e->svcs, "ns", ns_index);
-    static const kc_handlers svch = {svc_event, svc_update, svc_delete}, podh = {pod_add, pod_update, pod_add},
+    static const kc_handlers svch = {svc_event, svc_update, svc_delete}, podh = {pod_add, pod_update, pod_delete},
                              eph = {NULL, NULL, ep_delete};
     kc_informer_add_handlers(e->svcs, &svch, e);
     kc_informer_add_handlers(e->pods, &podh, e);
@@ -304,6 +317,8 @@ void kc_endpoints_stop(void *ctl)
     kc_informer_free(e->eps);
     kc_recorder_free(e->rec);
     kc_ep_selcache_release(&e->sels);
+    kc_ep_podcache_release(&e->podc);
+    kc_ep_doccache_release(&e->docs);
     kc_ep_trigger_release(&e->trig);
     kc_client_free(e->c);
     free(e);

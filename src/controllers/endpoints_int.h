@@ -7,6 +7,7 @@
 #ifndef KC_CONTROLLERS_ENDPOINTS_INT_H
 #define KC_CONTROLLERS_ENDPOINTS_INT_H
 #include "api/obj.h"
+#include "client/informer.h"
 #include "lib/map.h"
 #include <jansson.h>
 #include <pthread.h>
@@ -102,8 +103,42 @@ void kc_ep_selcache_release(kc_ep_selcache *c);
 bool kc_ep_selcache_match(kc_ep_selcache *c, const kc_obj *svc, json_t *labels);
 void kc_ep_selcache_forget(kc_ep_selcache *c, const char *key);
 
+/* ---- pod facts by revision (a sync reads every selected pod; parsing each every time costs) ---- */
+
+typedef struct kc_ep_podcache {
+    pthread_mutex_t mu;
+    kc_map m; /* pod key -> entry of its latest revision seen */
+} kc_ep_podcache;
+
+void kc_ep_podcache_init(kc_ep_podcache *c);
+void kc_ep_podcache_release(kc_ep_podcache *c);
+/* Facts of pod o; out->doc is a trimmed copy (only what endpoints read) shared with the cache:
+ * read-only, one reference for the caller (kc_ep_pod_release). Parsed once per revision. */
+void kc_ep_podcache_get(kc_ep_podcache *c, const kc_obj *o, kc_ep_pod *out);
+void kc_ep_podcache_forget(kc_ep_podcache *c, const char *key);
+
+/* Pod index "label": one key per label, "<ns>\x1f<key>=<value>" (an object with more labels than
+ * the informer keeps keys for is filed under "<ns>\x1f*" instead). kc_ep_selected reads it to find
+ * the pods of a namespace a Service selector matches without scanning the namespace. */
+#define KC_EP_LABEL_INDEX "label"
+size_t kc_ep_label_index(const kc_obj *o, char **keys, size_t max);
+/* The pods of namespace ns matching selector (references; kc_objv_free). */
+size_t kc_ep_selected(kc_informer *pods, const char *ns, json_t *selector, kc_obj ***out);
+
+/* Parsed documents of Endpoints or EndpointSlices by revision (read-only, shared). */
+typedef struct kc_ep_doccache {
+    pthread_mutex_t mu;
+    kc_map m;
+} kc_ep_doccache;
+
+void kc_ep_doccache_init(kc_ep_doccache *c);
+void kc_ep_doccache_release(kc_ep_doccache *c);
+/* The parsed document of o (a new reference; do not modify it). */
+json_t *kc_ep_doccache_get(kc_ep_doccache *c, const kc_obj *o);
+void kc_ep_doccache_forget(kc_ep_doccache *c, const char *key);
+
 /* podEndpointsChanged over two revisions of a pod: *changed when what an endpoint shows of it
  * moved, *relabeled when its labels (or hostname/subdomain) did. */
-void kc_ep_pod_update(const kc_obj *old, const kc_obj *cur, bool *changed, bool *relabeled);
+void kc_ep_pod_update(kc_ep_podcache *c, const kc_obj *old, const kc_obj *cur, bool *changed, bool *relabeled);
 
 #endif

@@ -40,6 +40,8 @@ typedef struct esctl {
     kc_controller *ctl;
     kc_recorder *rec;
     kc_ep_selcache sels;
+    kc_ep_podcache podc;
+    kc_ep_doccache docs; /* slice documents */
     kc_ep_trigger trig;
     pthread_mutex_t mu; /* the tracker */
     kc_map track;       /* service key -> svc_track */
@@ -185,12 +187,19 @@ static void pod_add(void *ud, const kc_obj *o)
     enqueue_selecting(ud, o);
 }
 
+static void pod_delete(void *ud, const kc_obj *o)
+{
+    esctl *e = ud;
+    kc_ep_podcache_forget(&e->podc, o->key);
+    enqueue_selecting(e, o);
+}
+
 static void pod_update(void *ud, const kc_obj *old, const kc_obj *cur)
 {
     esctl *e = ud;
     if (old->rev == cur->rev) return;
     bool changed, relabeled;
-    kc_ep_pod_update(old, cur, &changed, &relabeled);
+    kc_ep_pod_update(&e->podc, old, cur, &changed, &relabeled);
     if (!changed && !relabeled) return;
     enqueue_selecting(e, cur);
     if (relabeled) enqueue_selecting(e, old);
@@ -254,6 +263,7 @@ static void slice_update(void *ud, const kc_obj *old, const kc_obj *cur)
 static void slice_delete(void *ud, const kc_obj *o)
 {
     esctl *e = ud;
+    kc_ep_doccache_forget(&e->docs, o->key);
     const char *svc = label(o, KC_ES_SERVICE_LABEL);
     if (!managed(o) || !svc) return;
     char *key = kc_obj_key(o->ns, svc);
@@ -283,10 +293,9 @@ static int by_name(const void *a, const void *b)
 static void load_pods(syncctx *x)
 {
     kc_obj **v;
-    size_t n = kc_informer_by_index(x->e->pods, "ns", x->svc.ns, &v);
+    size_t n = kc_ep_selected(x->e->pods, x->svc.ns, x->svc.selector, &v);
     x->pods = xcalloc(n + 1, sizeof *x->pods);
-    for (size_t i = 0; i < n; i++)
-        if (kc_ep_selects(x->svc.selector, v[i]->labels)) kc_ep_pod_init(&x->pods[x->npods++], kc_obj_parse(v[i]));
+    for (size_t i = 0; i < n; i++) kc_ep_podcache_get(&x->e->podc, v[i], &x->pods[x->npods++]);
     kc_objv_free(v, n);
     qsort(x->pods, x->npods, sizeof *x->pods, by_name);
 }
@@ -397,7 +406,7 @@ static int reconcile(syncctx *x)
     kc_es_desired want = {0};
     build_desired(x, &want);
     json_t **docs = xcalloc(x->nslices + 1, sizeof *docs);
-    for (size_t i = 0; i < x->nslices; i++) docs[i] = kc_obj_parse(x->slices[i]);
+    for (size_t i = 0; i < x->nslices; i++) docs[i] = kc_ep_doccache_get(&e->docs, x->slices[i]);
     kc_es_input in = {&x->svc, x->svc.ipv6 ? "IPv6" : "IPv4", trigger, KC_ES_MAX_PER_SLICE, &want, docs, x->nslices};
     kc_es_plan plan;
     kc_es_reconcile(&in, &plan);
@@ -450,6 +459,8 @@ void *kc_endpointslice_start(kc_client *c)
     e->NODE = kc_resource_find("", "v1", "nodes");
     pthread_mutex_init(&e->mu, NULL);
     kc_ep_selcache_init(&e->sels);
+    kc_ep_podcache_init(&e->podc);
+    kc_ep_doccache_init(&e->docs);
     kc_ep_trigger_init(&e->trig);
     e->rec = kc_recorder_new(c, "endpoint-slice-controller", NULL);
     e->ctl = kc_controller_new("endpoint_slice", WORKERS, sync, e);
@@ -457,10 +468,10 @@ void *kc_endpointslice_start(kc_client *c)
     e->pods = kc_informer_new(c, e->POD, NULL, NULL, NULL);
     e->slices = kc_informer_new(c, e->ES, NULL, NULL, NULL);
     e->nodes = kc_informer_new(c, e->NODE, NULL, NULL, NULL);
-    kc_informer_add_index(e->pods, "ns", ns_index);
+    kc_informer_add_index(e->pods, KC_EP_LABEL_INDEX, kc_ep_label_index);
     kc_informer_add_index(e->svcs, "ns", ns_index);
     kc_informer_add_index(e->slices, "svc", svc_index);
-    static const kc_handlers svch = {svc_add, svc_update, svc_delete}, podh = {pod_add, pod_update, pod_add},
+    static const kc_handlers svch = {svc_add, svc_update, svc_delete}, podh = {pod_add, pod_update, pod_delete},
                              esh = {slice_add, slice_update, slice_delete};
     kc_informer_add_handlers(e->svcs, &svch, e);
     kc_informer_add_handlers(e->pods, &podh, e);
@@ -484,6 +495,8 @@ void kc_endpointslice_stop(void *ctl)
     for (int i = 0; i < 4; i++) kc_informer_free(infs[i]);
     kc_recorder_free(e->rec);
     kc_ep_selcache_release(&e->sels);
+    kc_ep_podcache_release(&e->podc);
+    kc_ep_doccache_release(&e->docs);
     kc_ep_trigger_release(&e->trig);
     void *v;
     for (size_t it = 0; kc_map_next(&e->track, &it, NULL, &v);) track_free(v);

@@ -249,6 +249,24 @@ static bool same_field(json_t *a, json_t *b, const char *k)
     return (!x && !y) || (x && y && json_equal(x, y));
 }
 
+/* Same object reference, resourceVersion aside? */
+static bool same_ref(json_t *a, json_t *b)
+{
+    if (!a || !b) return a == b;
+    const char *k;
+    json_t *v;
+    size_t na = 0, nb = 0;
+    json_object_foreach(a, k, v)
+    {
+        if (!strcmp(k, "resourceVersion")) continue;
+        na++;
+        json_t *w = json_object_get(b, k);
+        if (!w || !json_equal(v, w)) return false;
+    }
+    json_object_foreach(b, k, v) nb += strcmp(k, "resourceVersion") != 0;
+    return na == nb;
+}
+
 /* EndpointsEqualBeyondHash: nodeName, zone, conditions, targetRef (its resourceVersion aside). */
 static bool same_beyond_id(json_t *a, json_t *b)
 {
@@ -256,19 +274,19 @@ static bool same_beyond_id(json_t *a, json_t *b)
     json_t *ca = json_object_get(a, "conditions"), *cb = json_object_get(b, "conditions");
     if (!same_field(ca, cb, "ready") || !same_field(ca, cb, "serving") || !same_field(ca, cb, "terminating"))
         return false;
-    json_t *ra = json_deep_copy(json_object_get(a, "targetRef")), *rb = json_deep_copy(json_object_get(b, "targetRef"));
-    json_object_del(ra, "resourceVersion");
-    json_object_del(rb, "resourceVersion");
-    bool same = (!ra && !rb) || (ra && rb && json_equal(ra, rb));
-    json_decref(ra);
-    json_decref(rb);
-    return same;
+    return same_ref(json_object_get(a, "targetRef"), json_object_get(b, "targetRef"));
 }
 
+/* A private copy of an existing slice before changing it: the top level and metadata copied, the
+ * endpoints list copied (its entries shared), the rest shared (existing documents are read-only). */
 static void make_own(work *w)
 {
     if (w->copied) return;
-    w->doc = json_deep_copy(w->doc);
+    json_t *doc = json_copy(w->doc);
+    json_object_set_new(doc, "metadata", json_deep_copy(json_object_get(w->doc, "metadata")));
+    json_t *eps = json_object_get(w->doc, "endpoints");
+    json_object_set_new(doc, "endpoints", json_is_array(eps) ? json_copy(eps) : json_array());
+    w->doc = doc;
     w->copied = true;
 }
 
@@ -431,7 +449,8 @@ static void creates_to_updates(const kc_es_input *in, kc_es_plan *plan)
             i++;
             continue;
         }
-        json_t *doc = json_deep_copy(old), *md = json_object_get(doc, "metadata");
+        json_t *doc = json_copy(old), *md = json_deep_copy(json_object_get(old, "metadata"));
+        json_object_set_new(doc, "metadata", md);
         json_t *nmd = json_object_get(nw, "metadata");
         json_object_set(md, "labels", json_object_get(nmd, "labels"));
         json_object_set(md, "ownerReferences", json_object_get(nmd, "ownerReferences"));

@@ -96,7 +96,6 @@ def test_endpoints_follow_scaling(kubectl, ns):
     assert ep["subsets"][0]["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
     assert ep["metadata"]["labels"] == {"tier": "front"}
     assert "ownerReferences" not in ep["metadata"]
-    assert ep["metadata"]["annotations"]["endpoints.kubernetes.io/last-change-trigger-time"]
     for a in ep["subsets"][0]["addresses"]:
         assert a["targetRef"]["kind"] == "Pod" and a["targetRef"]["namespace"] == ns
         assert a["nodeName"].startswith("sim-")
