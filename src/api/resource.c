@@ -54,7 +54,7 @@ const kc_resource kc_resources[] = {
     {"coordination.k8s.io", "v1", "leases", "lease", "Lease", true, {0}, false, 0, false,
      KC_NAMERULE_SUBDOMAIN, "coordination/v1.Lease", {0}},
     {"discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, {0}, false, 0,
-     false, KC_NAMERULE_SUBDOMAIN, "discovery/v1.EndpointSlice", {0}},
+     true, KC_NAMERULE_SUBDOMAIN, "discovery/v1.EndpointSlice", {0}},
     {"events.k8s.io", "v1", "events", "event", "Event", true, {"ev"}, false, 0, false,
      KC_NAMERULE_SUBDOMAIN, "events/v1.Event", {"regarding.kind", "regarding.namespace", "regarding.name",
      "regarding.uid", "reason", "type", "reportingController"}},

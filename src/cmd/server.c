@@ -4,6 +4,8 @@
 #include "cmd/cmd.h"
 #include "controllers/daemonset.h"
 #include "controllers/deployment.h"
+#include "controllers/endpoints.h"
+#include "controllers/endpointslice.h"
 #include "controllers/gc.h"
 #include "controllers/nodeipam.h"
 #include "controllers/nodelifecycle.h"
@@ -77,6 +79,18 @@ static void *start_ds(kc_client *c, const server_opts *o)
     return kc_daemonset_start(c);
 }
 
+static void *start_endpoints(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_endpoints_start(c);
+}
+
+static void *start_endpointslice(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_endpointslice_start(c);
+}
+
 static void *start_gc(kc_client *c, const server_opts *o)
 {
     (void)o;
@@ -122,6 +136,8 @@ static const struct {
     {"pvc-protection", "pvc-protection-controller", start_pvc_protection, kc_protection_stop},
     {"pv-protection", "pv-protection-controller", start_pv_protection, kc_protection_stop},
     {"local-path-provisioner", "local-path-provisioner", start_local_path, kc_local_path_stop},
+    {"endpoints", "endpoint-controller", start_endpoints, kc_endpoints_stop},
+    {"endpointslice", "endpointslice-controller", start_endpointslice, kc_endpointslice_stop},
 };
 
 static void start_components(kc_apiserver *s, const server_opts *o)
