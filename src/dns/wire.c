@@ -136,8 +136,10 @@ void kc_dns_w_init(kc_dns_w *w, uint8_t *buf, size_t cap, bool grow)
 void kc_dns_w_release(kc_dns_w *w)
 {
     free(w->marks);
+    free(w->tab);
     if (w->grow) free(w->buf);
     w->marks = NULL;
+    w->tab = NULL;
     w->buf = NULL;
 }
 
@@ -177,14 +179,55 @@ void kc_dns_w_u32(kc_dns_w *w, uint32_t v)
     kc_dns_w_bytes(w, b, 4);
 }
 
-static void mark(kc_dns_w *w, size_t off)
+/* Name compression: every label start written uncompressed is a mark, keyed by the hash of the
+ * name from there on. Few marks are scanned; past MARKS_SCAN a hash table finds them. */
+#define MARKS_SCAN 16
+
+static uint64_t label_hash(const uint8_t *l, uint64_t next)
+{
+    uint64_t h = next ^ 0x9E3779B97F4A7C15ULL;
+    for (size_t i = 0; i <= l[0]; i++) h = (h ^ (uint8_t)tolower(l[i])) * 1099511628211ULL;
+    return h ^ (h >> 31);
+}
+
+/* Label starts of wire name (at most 128) and the hash of every suffix. */
+static size_t suffix_hashes(const uint8_t *name, const uint8_t **lab, uint64_t *hs)
+{
+    size_t n = 0;
+    for (const uint8_t *p = name; *p && n < 128; p += 1 + *p) lab[n++] = p;
+    uint64_t h = 0;
+    for (size_t i = n; i-- > 0;) hs[i] = h = label_hash(lab[i], h);
+    return n;
+}
+
+static void tab_put(kc_dns_w *w, size_t i)
+{
+    size_t s = w->marks[i].hash & (w->tabcap - 1);
+    while (w->tab[s]) s = (s + 1) & (w->tabcap - 1);
+    w->tab[s] = (uint32_t)i + 1;
+    w->tabn++;
+}
+
+static void tab_build(kc_dns_w *w)
+{
+    free(w->tab);
+    w->tabcap = 64;
+    while (w->tabcap < w->nmarks * 4) w->tabcap *= 2;
+    w->tab = xcalloc(w->tabcap, sizeof *w->tab);
+    w->tabn = 0;
+    for (size_t i = 0; i < w->nmarks; i++) tab_put(w, i);
+}
+
+static void mark(kc_dns_w *w, size_t off, uint64_t hash)
 {
     if (off > 0x3FFF) return; /* beyond a pointer's reach */
     if (w->nmarks == w->capmarks) {
         w->capmarks = w->capmarks ? w->capmarks * 2 : 32;
         w->marks = xrealloc(w->marks, w->capmarks * sizeof *w->marks);
     }
-    w->marks[w->nmarks++] = (uint16_t)off;
+    w->marks[w->nmarks++] = (kc_dns_mark){hash, (uint16_t)off};
+    if (w->tab && (w->tabn + 1) * 2 > w->tabcap) tab_build(w);
+    else if (w->tab) tab_put(w, w->nmarks - 1);
 }
 
 /* Does the name at buf offset off (following pointers) equal the wire name s, ignoring case? */
@@ -200,7 +243,7 @@ static bool name_at_eq(const kc_dns_w *w, size_t off, const uint8_t *s)
         }
         if (l != *s || off + 1 + l > w->len) return false;
         for (size_t i = 0; i < l; i++)
-            if (tolower(w->buf[off + 1 + i]) != s[1 + i]) return false;
+            if (tolower(w->buf[off + 1 + i]) != tolower(s[1 + i])) return false;
         if (l == 0) return true;
         off += 1 + l;
         s += 1 + l;
@@ -208,34 +251,58 @@ static bool name_at_eq(const kc_dns_w *w, size_t off, const uint8_t *s)
     return false;
 }
 
-static long find_mark(const kc_dns_w *w, const uint8_t *suffix)
+static long find_mark(kc_dns_w *w, const uint8_t *suffix, uint64_t h)
 {
-    for (size_t i = 0; i < w->nmarks; i++)
-        if (name_at_eq(w, w->marks[i], suffix)) return w->marks[i];
+    if (w->nmarks <= MARKS_SCAN) {
+        for (size_t i = 0; i < w->nmarks; i++)
+            if (w->marks[i].hash == h && name_at_eq(w, w->marks[i].off, suffix)) return w->marks[i].off;
+        return -1;
+    }
+    if (!w->tab) tab_build(w);
+    for (size_t s = h & (w->tabcap - 1); w->tab[s]; s = (s + 1) & (w->tabcap - 1)) {
+        const kc_dns_mark *m = &w->marks[w->tab[s] - 1];
+        if (m->hash == h && name_at_eq(w, m->off, suffix)) return m->off;
+    }
     return -1;
 }
 
 void kc_dns_w_name(kc_dns_w *w, const uint8_t *name)
 {
-    for (const uint8_t *p = name; *p; p += 1 + *p) {
-        long at = find_mark(w, p);
+    const uint8_t *lab[128];
+    uint64_t hs[128];
+    size_t n = suffix_hashes(name, lab, hs);
+    for (size_t i = 0; i < n; i++) {
+        long at = find_mark(w, lab[i], hs[i]);
         if (at >= 0) {
             kc_dns_w_u16(w, (uint16_t)(0xC000 | at));
             return;
         }
         size_t start = w->len;
-        kc_dns_w_bytes(w, p, 1 + (size_t)*p);
-        if (!w->full) mark(w, start);
+        kc_dns_w_bytes(w, lab[i], 1 + (size_t)*lab[i]);
+        if (!w->full) mark(w, start, hs[i]);
     }
     kc_dns_w_u8(w, 0);
 }
 
 void kc_dns_w_mark_name(kc_dns_w *w, size_t off)
 {
-    while (off < w->len && w->buf[off] && !(w->buf[off] & 0xC0)) {
-        mark(w, off);
-        off += 1 + w->buf[off];
-    }
+    size_t end = off;
+    while (end < w->len && w->buf[end] && !(w->buf[end] & 0xC0)) end += 1 + w->buf[end];
+    if (end >= w->len || w->buf[end]) return; /* only whole uncompressed names */
+    const uint8_t *lab[128];
+    uint64_t hs[128];
+    size_t n = suffix_hashes(w->buf + off, lab, hs);
+    for (size_t i = 0; i < n; i++) mark(w, (size_t)(lab[i] - w->buf), hs[i]);
+}
+
+void kc_dns_w_truncate(kc_dns_w *w, size_t len)
+{
+    if (len > w->len) return;
+    w->len = len;
+    w->full = false;
+    size_t before = w->nmarks;
+    while (w->nmarks && w->marks[w->nmarks - 1].off >= len) w->nmarks--;
+    if (w->tab && before != w->nmarks) tab_build(w);
 }
 
 size_t kc_dns_w_rr(kc_dns_w *w, const uint8_t *owner, uint16_t type, uint32_t ttl)

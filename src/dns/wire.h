@@ -58,16 +58,25 @@ int kc_dns_name_suffix(const uint8_t *name, size_t len, const uint8_t *apex, siz
 
 /* A message being written. buf grows when `grow` (building the zone), otherwise writes past cap
  * set `full` and are dropped. Names written are remembered for compression. */
+typedef struct kc_dns_mark {
+    uint64_t hash; /* of the name from this label on (lower case) */
+    uint16_t off;  /* a label start written uncompressed */
+} kc_dns_mark;
+
 typedef struct kc_dns_w {
     uint8_t *buf;
     size_t len, cap;
     bool grow, full;
-    uint16_t *marks; /* offsets of label starts written uncompressed */
+    kc_dns_mark *marks;
     size_t nmarks, capmarks;
+    uint32_t *tab; /* mark index + 1 by hash, built once there are many marks */
+    size_t tabcap, tabn;
 } kc_dns_w;
 
 void kc_dns_w_init(kc_dns_w *w, uint8_t *buf, size_t cap, bool grow);
 void kc_dns_w_release(kc_dns_w *w); /* frees marks (and buf when grow) */
+/* Empties the message down to len bytes (names written past it are forgotten). */
+void kc_dns_w_truncate(kc_dns_w *w, size_t len);
 void kc_dns_w_u8(kc_dns_w *w, uint8_t v);
 void kc_dns_w_u16(kc_dns_w *w, uint16_t v);
 void kc_dns_w_u32(kc_dns_w *w, uint32_t v);

@@ -242,9 +242,7 @@ static bool write_rec(kc_dns_w *w, const kc_dns_index *ix, const uint8_t *owner,
         kc_dns_w_rdlen(w, rd);
     }
     if (!w->full) return true;
-    w->len = before;
-    w->full = false;
-    while (w->nmarks && w->marks[w->nmarks - 1] >= before) w->nmarks--;
+    kc_dns_w_truncate(w, before);
     return false;
 }
 
@@ -267,11 +265,11 @@ static uint16_t write_additional(kc_dns_w *w, const kc_dns_zone *z, const kc_dns
 }
 
 /* Renders the rrset recs[0..n) (one type) of name into ix->data and records it. */
-static void compile_set(kc_dns_index *ix, const kc_dns_zone *z, const uint8_t *name, size_t nlen,
+static void compile_set(kc_dns_index *ix, const kc_dns_zone *z, kc_dns_w *wp, const uint8_t *name, size_t nlen,
                         const zrec *r, size_t n, int apex)
 {
-    kc_dns_w w;
-    kc_dns_w_init(&w, NULL, 0, true);
+    kc_dns_w w = *wp;
+    kc_dns_w_truncate(&w, 0);
     uint8_t hdr[KC_DNS_HDR] = {0};
     kc_dns_w_bytes(&w, hdr, sizeof hdr);
     kc_dns_w_bytes(&w, name, nlen);
@@ -287,7 +285,7 @@ static void compile_set(kc_dns_index *ix, const kc_dns_zone *z, const uint8_t *n
     ix_set *s = &ix->sets[ix->nsets++];
     *s = (ix_set){r->type, an, ar, (uint32_t)ix->dlen, (uint16_t)(an_end - qend), (uint16_t)(w.len - qend)};
     put_data(ix, w.buf + qend, w.len - qend);
-    kc_dns_w_release(&w);
+    *wp = w; /* the buffers are reused for the next set */
 }
 
 static uint64_t hash_name(const uint8_t *p, size_t n)
@@ -297,7 +295,7 @@ static uint64_t hash_name(const uint8_t *p, size_t n)
     return h ^ (h >> 29);
 }
 
-static void compile_node(kc_dns_index *ix, const kc_dns_zone *z, znode *nd)
+static void compile_node(kc_dns_index *ix, const kc_dns_zone *z, kc_dns_w *w, znode *nd)
 {
     uint8_t name[KC_DNS_MAXNAME + 1];
     int nlen = kc_dns_name_from_text(nd->name, name);
@@ -317,7 +315,7 @@ static void compile_node(kc_dns_index *ix, const kc_dns_zone *z, znode *nd)
     for (size_t i = 0; i < nd->n;) {
         size_t j = i;
         while (j < nd->n && nd->recs[j].type == nd->recs[i].type) j++;
-        compile_set(ix, z, name, (size_t)nlen, nd->recs + i, j - i, apex);
+        compile_set(ix, z, w, name, (size_t)nlen, nd->recs + i, j - i, apex);
         i = j;
     }
     e->nsets = (uint16_t)(ix->nsets - e->set0);
@@ -350,8 +348,11 @@ kc_dns_index *kc_dns_index_build(const kc_dns_zone *z)
         wire_of(t, ix->rname[i]);
     }
     ix->ents = xcalloc(kc_map_len(&z->nodes) + 1, sizeof *ix->ents);
+    kc_dns_w w;
+    kc_dns_w_init(&w, NULL, 0, true);
     void *v;
-    for (size_t it = 0; kc_map_next(&z->nodes, &it, NULL, &v);) compile_node(ix, z, v);
+    for (size_t it = 0; kc_map_next(&z->nodes, &it, NULL, &v);) compile_node(ix, z, &w, v);
+    kc_dns_w_release(&w);
     hash_all(ix);
     return ix;
 }
