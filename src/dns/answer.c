@@ -58,22 +58,22 @@ static int find_apex(const kc_dns_index *ix, const kc_dns_query *q, int *off)
     return -1;
 }
 
-static const ix_set *find_set(const kc_dns_index *ix, const ix_ent *e, uint16_t qtype)
+static const ix_set *find_set(const ix_name *e, uint16_t qtype)
 {
     const ix_set *cname = NULL;
     for (uint16_t i = 0; i < e->nsets; i++) {
-        const ix_set *s = &ix->sets[e->set0 + i];
+        const ix_set *s = &e->sets[i];
         if (s->type == qtype) return s;
         if (s->type == KC_DNS_CNAME) cname = s;
     }
-    if (!cname && qtype == KC_DNS_ANY && e->nsets) return &ix->sets[e->set0]; /* RFC 8482: one set */
+    if (!cname && qtype == KC_DNS_ANY && e->nsets) return &e->sets[0]; /* RFC 8482: one set */
     return cname;
 }
 
 /* Copies an rrset, leaving out what does not fit in limit bytes (TC when answers do not). */
-static void copy_set(reply *r, const kc_dns_index *ix, const ix_set *s, size_t limit)
+static void copy_set(reply *r, const ix_name *e, const ix_set *s, size_t limit)
 {
-    const uint8_t *d = ix->data + s->off;
+    const uint8_t *d = e->data + s->off;
     if (r->w.len + s->bytes <= limit) {
         kc_dns_w_bytes(&r->w, d, s->bytes);
         r->an = s->an;
@@ -102,11 +102,11 @@ static void lookup(reply *r, const kc_dns_index *ix, const kc_dns_query *q, int 
         r->flags = (uint16_t)((r->flags & ~KC_DNS_AA) | KC_DNS_REFUSED);
         return;
     }
-    const ix_ent *e = kc_dns_index_find(ix, q->name, q->name_len);
+    const ix_name *e = kc_dns_index_find(ix, q->name, q->name_len);
     if (!e) return negative(r, ix, apex, KC_DNS_NXDOMAIN);
-    const ix_set *s = find_set(ix, e, q->qtype);
+    const ix_set *s = find_set(e, q->qtype);
     if (!s) return negative(r, ix, apex, KC_DNS_NOERROR);
-    copy_set(r, ix, s, limit);
+    copy_set(r, e, s, limit);
 }
 
 static size_t udp_limit(const kc_dns_query *q, size_t cap)

@@ -76,6 +76,8 @@ struct kc_dns_source {
     kc_informer *inf[3]; /* services, endpointslices, pods */
     kc_wq *q;
     kc_map recs[3]; /* key -> record, builder thread only */
+    kc_map dirty;   /* zone owners ("s/ns/name", "p/ns/name") to regenerate: key -> itself */
+    kc_dns_zone *zone;
     pthread_t th;
     volatile bool stop;
     pthread_mutex_t mu;
@@ -242,7 +244,18 @@ static void free_rec(int kind, void *v)
     free(v);
 }
 
-/* Re-reads one queued object from its informer's cache and replaces its record. */
+static void dirty(kc_dns_source *s, char tag, const char *key)
+{
+    char *k = xmalloc(strlen(key) + 3);
+    sprintf(k, "%c/%s", tag, key);
+    if (kc_map_get(&s->dirty, k))
+        free(k);
+    else
+        kc_map_put(&s->dirty, k, k);
+}
+
+/* Re-reads one queued object from its informer's cache, replaces its record and marks the zone
+ * owners it feeds (its service, for a slice: the old one and the new one) for regeneration. */
 static void apply(kc_dns_source *s, const char *qkey)
 {
     int kind = qkey[0] == 's' ? 0 : qkey[0] == 'e' ? 1 : 2;
@@ -256,6 +269,12 @@ static void apply(kc_dns_source *s, const char *qkey)
     kc_obj_unref(o);
     /* every record starts with its key (the map key it owns) */
     void *old = rec ? kc_map_put(&s->recs[kind], *(char **)rec, rec) : kc_map_del(&s->recs[kind], key);
+    if (kind == 1) {
+        if (old) dirty(s, 's', ((slice_rec *)old)->svc);
+        if (rec) dirty(s, 's', ((slice_rec *)rec)->svc);
+    } else {
+        dirty(s, kind == 0 ? 's' : 'p', key);
+    }
     free_rec(kind, old);
 }
 
@@ -274,12 +293,6 @@ static bool namef(char *out, const char *fmt, ...)
     va_end(ap);
     return n >= 0 && n < NAMEBUF;
 }
-
-typedef struct slice_vec {
-    const char *svc;
-    slice_rec **v;
-    size_t n;
-} slice_vec;
 
 static void dashed(uint32_t ip, char out[16])
 {
@@ -311,7 +324,7 @@ static void add_endpoint(kc_dns_zone *z, const svc_rec *r, const char *svcname, 
     for (size_t i = 0; i < sl->nports; i++) add_srv(z, svcname, &sl->ports[i], host);
 }
 
-static void add_service(kc_dns_zone *z, const kc_dns_source *s, const svc_rec *r, const kc_map *byservice)
+static void add_service(kc_dns_zone *z, const kc_dns_source *s, const svc_rec *r)
 {
     char name[NAMEBUF];
     if (!namef(name, "%s.%s.svc.%s", r->name, r->ns, s->domain)) return;
@@ -325,61 +338,45 @@ static void add_service(kc_dns_zone *z, const kc_dns_source *s, const svc_rec *r
     }
     if (r->kind == SVC_CLUSTERIP)
         for (size_t i = 0; i < r->nports; i++) add_srv(z, name, &r->ports[i], name);
-    const slice_vec *v = kc_map_get(byservice, r->key);
-    for (size_t k = 0; v && k < v->n; k++)
-        for (size_t i = 0; i < v->v[k]->neps; i++)
-            for (size_t j = 0; j < v->v[k]->eps[i].nips; j++)
-                add_endpoint(z, r, name, v->v[k], &v->v[k]->eps[i], v->v[k]->eps[i].ips[j]);
-}
-
-/* Slices grouped by their service ("ns/name" -> slice_vec). */
-static void group_slices(kc_dns_source *s, kc_map *out)
-{
     void *v;
     for (size_t it = 0; kc_map_next(&s->recs[1], &it, NULL, &v);) {
-        slice_rec *sl = v;
-        slice_vec *g = kc_map_get(out, sl->svc);
-        if (!g) {
-            g = xcalloc(1, sizeof *g);
-            g->svc = sl->svc;
-            kc_map_put(out, g->svc, g);
-        }
-        g->v = xrealloc(g->v, (g->n + 1) * sizeof *g->v);
-        g->v[g->n++] = sl;
+        const slice_rec *sl = v;
+        if (strcmp(sl->svc, r->key)) continue;
+        for (size_t i = 0; i < sl->neps; i++)
+            for (size_t j = 0; j < sl->eps[i].nips; j++)
+                add_endpoint(z, r, name, sl, &sl->eps[i], sl->eps[i].ips[j]);
     }
 }
 
-static void free_groups(kc_map *m)
+static void add_pod_name(kc_dns_zone *z, const kc_dns_source *s, const pod_rec *p)
 {
-    void *v;
-    for (size_t it = 0; kc_map_next(m, &it, NULL, &v);) {
-        free(((slice_vec *)v)->v);
-        free(v);
-    }
-    kc_map_release(m);
+    char name[NAMEBUF], d[16];
+    dashed(p->ip, d);
+    if (namef(name, "%s.%s.pod.%s", d, p->ns, s->domain))
+        kc_dns_zone_add(z, name, &(kc_dns_rr){.type = KC_DNS_A, .ip = p->ip});
 }
 
+/* Replaces the records of every dirty owner and compiles the changed names. */
 static kc_dns_index *build(kc_dns_source *s)
 {
-    kc_dns_zone *z = kc_dns_zone_new(s->domain, (uint32_t)time(NULL));
-    kc_map groups = KC_MAP_INIT;
-    group_slices(s, &groups);
     void *v;
-    for (size_t it = 0; kc_map_next(&s->recs[0], &it, NULL, &v);) add_service(z, s, v, &groups);
-    for (size_t it = 0; kc_map_next(&s->recs[2], &it, NULL, &v);) {
-        pod_rec *p = v;
-        char name[NAMEBUF], d[16];
-        dashed(p->ip, d);
-        if (namef(name, "%s.%s.pod.%s", d, p->ns, s->domain))
-            kc_dns_zone_add(z, name, &(kc_dns_rr){.type = KC_DNS_A, .ip = p->ip});
+    const char *k;
+    for (size_t it = 0; kc_map_next(&s->dirty, &it, &k, &v);) {
+        kc_dns_zone_drop(s->zone, k);
+        void *rec = kc_map_get(&s->recs[k[0] == 's' ? 0 : 2], k + 2);
+        if (rec) {
+            kc_dns_zone_owner(s->zone, k);
+            if (k[0] == 's')
+                add_service(s->zone, s, rec);
+            else
+                add_pod_name(s->zone, s, rec);
+            kc_dns_zone_owner(s->zone, NULL);
+        }
     }
-    char ver[NAMEBUF];
-    if (namef(ver, "dns-version.%s", s->domain))
-        kc_dns_zone_add(z, ver, &(kc_dns_rr){.type = KC_DNS_TXT, .target = "1.1.0"});
-    free_groups(&groups);
-    kc_dns_index *ix = kc_dns_index_build(z);
-    kc_dns_zone_free(z);
-    return ix;
+    for (size_t it = 0; kc_map_next(&s->dirty, &it, NULL, &v);) free(v);
+    kc_map_release(&s->dirty);
+    s->dirty = (kc_map)KC_MAP_INIT;
+    return kc_dns_index_build(s->zone, (uint32_t)time(NULL));
 }
 
 /* ---- publishing ---- */
@@ -463,6 +460,10 @@ kc_dns_source *kc_dns_source_start(kc_client *c, const char *domain)
     kc_dns_source *s = xcalloc(1, sizeof *s);
     s->c = c;
     s->domain = xstrdup(domain);
+    s->zone = kc_dns_zone_new(domain);
+    char ver[NAMEBUF];
+    if (namef(ver, "dns-version.%s", domain))
+        kc_dns_zone_add(s->zone, ver, &(kc_dns_rr){.type = KC_DNS_TXT, .target = "1.1.0"});
     s->q = kc_wq_new("dns");
     pthread_mutex_init(&s->mu, NULL);
     for (int i = 0; i < 3; i++) {
@@ -490,6 +491,10 @@ void kc_dns_source_free(kc_dns_source *s)
         kc_map_release(&s->recs[i]);
     }
     kc_wq_free(s->q);
+    void *v;
+    for (size_t it = 0; kc_map_next(&s->dirty, &it, NULL, &v);) free(v);
+    kc_map_release(&s->dirty);
+    kc_dns_zone_free(s->zone);
     snap_unref(s, s->cur);
     pthread_mutex_destroy(&s->mu);
     free(s->domain);

@@ -13,7 +13,7 @@ static kc_dns_index *ix;
 static void init_index(void)
 {
     if (ix) return;
-    kc_dns_zone *z = kc_dns_zone_new("cluster.local", 1);
+    kc_dns_zone *z = kc_dns_zone_new("cluster.local");
     const char *web = "web.default.svc.cluster.local";
     kc_dns_zone_add(z, web, &(kc_dns_rr){.type = KC_DNS_A, .ip = 0x0a600007});
     kc_dns_zone_add_ptr(z, 0x0a600007, web);
@@ -22,7 +22,7 @@ static void init_index(void)
     kc_dns_zone_add(z, "ext.default.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_CNAME, .target = "a.example"});
     for (uint32_t i = 0; i < 100; i++)
         kc_dns_zone_add(z, "big.default.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_A, .ip = 0x0af40000 + i});
-    ix = kc_dns_index_build(z);
+    ix = kc_dns_index_build(z, 1);
     kc_dns_zone_free(z);
 }
 

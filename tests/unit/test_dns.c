@@ -115,7 +115,7 @@ static uint32_t ip(int a, int b, int c, int d)
 
 static void setup(void)
 {
-    zone = kc_dns_zone_new("cluster.local", 42);
+    zone = kc_dns_zone_new("cluster.local");
     const char *web = "web.ns.svc.cluster.local", *hl = "hl.ns.svc.cluster.local";
     kc_dns_zone_add(zone, web, &(kc_dns_rr){.type = KC_DNS_A, .ip = ip(10, 96, 0, 7)});
     kc_dns_zone_add_ptr(zone, ip(10, 96, 0, 7), web);
@@ -140,7 +140,7 @@ static void setup(void)
                         &(kc_dns_rr){.type = KC_DNS_SRV, .port = 1, .target = h});
     }
     kc_dns_zone_add(zone, "ext.ns.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_CNAME, .target = "Example.COM."});
-    ix = kc_dns_index_build(zone);
+    ix = kc_dns_index_build(zone, 42);
 }
 
 static void teardown(void)
@@ -340,6 +340,64 @@ Test(dns, zone_rejects_bad_names_and_creates_ancestors)
     size_t before = kc_dns_zone_names(zone);
     cr_assert_eq(kc_dns_zone_add(zone, "a.b.c.d.cluster.local", &(kc_dns_rr){.type = KC_DNS_A}), 0);
     cr_assert_eq(kc_dns_zone_names(zone), before + 4);
-    cr_assert_null(kc_dns_zone_new("bad..domain", 1));
+    cr_assert_null(kc_dns_zone_new("bad..domain"));
     cr_assert_gt(kc_dns_index_names(ix), 30);
+}
+
+static uint16_t rcode_of(const kc_dns_index *x, const char *name, uint16_t type, msg *m)
+{
+    uint8_t q[600];
+    size_t qn = make_query(q, name, type, 0);
+    size_t n = kc_dns_answer(x, q, qn, out, 4096, false);
+    cr_assert_gt(n, 0);
+    decode(out, n, m);
+    return m->flags & 15;
+}
+
+Test(dns, owners_replace_their_records_and_old_indexes_stay_valid)
+{
+    kc_dns_zone *z = kc_dns_zone_new("cluster.local");
+    kc_dns_zone_owner(z, "s/ns/a");
+    kc_dns_zone_add(z, "a.ns.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_A, .ip = ip(10, 0, 0, 1)});
+    kc_dns_zone_add(z, "h.a.ns.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_A, .ip = ip(10, 0, 0, 2)});
+    kc_dns_zone_owner(z, "s/ns/b");
+    kc_dns_zone_add(z, "b.ns.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_A, .ip = ip(10, 0, 0, 3)});
+    kc_dns_zone_add(z, "_p._tcp.b.ns.svc.cluster.local",
+                    &(kc_dns_rr){.type = KC_DNS_SRV, .port = 1, .target = "b.ns.svc.cluster.local"});
+    kc_dns_zone_add(z, "a.ns.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_A, .ip = ip(10, 0, 0, 1)});
+    kc_dns_zone_owner(z, NULL);
+    kc_dns_index *v1 = kc_dns_index_build(z, 1);
+    msg m;
+    cr_assert_eq(rcode_of(v1, "a.ns.svc.cluster.local", KC_DNS_A, &m), KC_DNS_NOERROR);
+    cr_assert_eq(m.an, 1, "the same record of two owners is answered once");
+
+    kc_dns_zone_drop(z, "s/ns/a"); /* b still has a.ns...: only h.a disappears */
+    kc_dns_zone_owner(z, "s/ns/a");
+    kc_dns_zone_add(z, "a.ns.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_A, .ip = ip(10, 0, 0, 9)});
+    kc_dns_zone_owner(z, NULL);
+    kc_dns_index *v2 = kc_dns_index_build(z, 2);
+    cr_assert_eq(rcode_of(v2, "h.a.ns.svc.cluster.local", KC_DNS_A, &m), KC_DNS_NXDOMAIN);
+    cr_assert_eq(rcode_of(v2, "a.ns.svc.cluster.local", KC_DNS_A, &m), KC_DNS_NOERROR);
+    cr_assert_eq(m.an, 2);
+    cr_assert_eq(m.rrs[0].ip, ip(10, 0, 0, 1));
+    cr_assert_eq(m.rrs[1].ip, ip(10, 0, 0, 9));
+    /* the first index still answers what it was built from */
+    cr_assert_eq(rcode_of(v1, "h.a.ns.svc.cluster.local", KC_DNS_A, &m), KC_DNS_NOERROR);
+    cr_assert_eq(m.rrs[0].ip, ip(10, 0, 0, 2));
+    kc_dns_index_free(v1);
+
+    kc_dns_zone_drop(z, "s/ns/a");
+    kc_dns_zone_drop(z, "s/ns/b"); /* the namespace's names go, empty ancestors with them */
+    kc_dns_index *v3 = kc_dns_index_build(z, 3);
+    cr_assert_eq(rcode_of(v3, "b.ns.svc.cluster.local", KC_DNS_A, &m), KC_DNS_NXDOMAIN);
+    cr_assert_eq(rcode_of(v3, "_tcp.b.ns.svc.cluster.local", KC_DNS_A, &m), KC_DNS_NXDOMAIN);
+    cr_assert_eq(rcode_of(v3, "ns.svc.cluster.local", KC_DNS_A, &m), KC_DNS_NXDOMAIN);
+    cr_assert_eq(rcode_of(v3, "svc.cluster.local", KC_DNS_A, &m), KC_DNS_NXDOMAIN);
+    cr_assert_eq(rcode_of(v3, "cluster.local", KC_DNS_SOA, &m), KC_DNS_NOERROR);
+    cr_assert_eq(m.rrs[0].ttl, KC_DNS_TTL);
+    cr_assert_eq(rcode_of(v2, "b.ns.svc.cluster.local", KC_DNS_A, &m), KC_DNS_NOERROR);
+    kc_dns_zone_free(z); /* indexes outlive the zone */
+    cr_assert_eq(rcode_of(v2, "b.ns.svc.cluster.local", KC_DNS_A, &m), KC_DNS_NOERROR);
+    kc_dns_index_free(v2);
+    kc_dns_index_free(v3);
 }
