@@ -44,6 +44,7 @@ server:
     zonelistfile: "$TMP/nsd/zone.list"
     database: ""
     verbosity: 0
+    rrl-ratelimit: 0
 remote-control:
     control-enable: no
 zone:
