@@ -13,12 +13,14 @@
  *
  * Informer handlers only queue keys ("s/ns/name", "e/ns/name", "p/ns/name"). One builder thread
  * takes a key, re-reads the object from the cache and keeps a small parsed record of it (no JSON
- * is parsed again afterwards); whenever the queue is empty it builds the zone from all records,
- * compiles it and swaps the published index:
+ * is parsed again afterwards), marking the zone owner it feeds dirty (a Service and its slices
+ * are one owner, a Pod another). Whenever the queue is empty it replaces the records of the dirty
+ * owners in the zone, compiles the names that changed and swaps the published index:
  *
  *   event --> kc_wq_add(key) --> builder: apply(key) ... queue empty --> publish(build())
  *
- * so a change is served one build later (a few ms for thousands of names), never polled. */
+ * so a change is served one build later (about a millisecond for one service among 1,000 with
+ * 10,000 endpoints), never polled. */
 #include "dns/source.h"
 #include "client/informer.h"
 #include "client/workqueue.h"
