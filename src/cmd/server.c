@@ -14,6 +14,7 @@
 #include "controllers/pv.h"
 #include "controllers/replicaset.h"
 #include "controllers/statefulset.h"
+#include "dns/dns.h"
 #include "scheduler/scheduler.h"
 #include "sim/sim.h"
 #include <getopt.h>
@@ -22,6 +23,7 @@
 
 typedef struct server_opts {
     const char *data_dir, *listen, *cluster_cidr, *controllers, *service_cidr, *node_port_range;
+    const char *dns_listen, *cluster_domain;
     bool disable_scheduler;
     int sim_nodes, pod_startup_ms, grace_s;
 } server_opts;
@@ -152,6 +154,11 @@ static void start_components(kc_apiserver *s, const server_opts *o)
         kc_scheduler *sch = kc_scheduler_start(kc_apiserver_client(s, "default-scheduler"));
         if (sch) kc_apiserver_add_component(s, kc_scheduler_stop, sch);
     }
+    if (o->dns_listen && *o->dns_listen && strcmp(o->dns_listen, "off")) {
+        kc_dns_opts d = {.listen = o->dns_listen, .domain = o->cluster_domain};
+        void *dns = kc_dns_start(kc_apiserver_client(s, "kube-dns"), &d);
+        if (dns) kc_apiserver_add_component(s, kc_dns_stop, dns);
+    }
     if (o->sim_nodes > 0) {
         kc_sim_opts so = {.nodes = o->sim_nodes, .prefix = "sim", .pod_startup_ms = o->pod_startup_ms};
         kc_sim *sim = kc_sim_start(kc_apiserver_client(s, "kubelet"), &so);
@@ -164,7 +171,7 @@ static void start_components(kc_apiserver *s, const server_opts *o)
 
 static int parse(int argc, char **argv, server_opts *o)
 {
-    enum { DATA = 1, LISTEN, SIM, STARTUP, NOSCHED, CONTROLLERS, CIDR, GRACE, SVCCIDR, NPRANGE };
+    enum { DATA = 1, LISTEN, SIM, STARTUP, NOSCHED, CONTROLLERS, CIDR, GRACE, SVCCIDR, NPRANGE, DNSLISTEN, DOMAIN };
     static const struct option opts[] = {{"data-dir", required_argument, NULL, DATA},
                                          {"listen", required_argument, NULL, LISTEN},
                                          {"sim-nodes", required_argument, NULL, SIM},
@@ -175,6 +182,8 @@ static int parse(int argc, char **argv, server_opts *o)
                                          {"node-monitor-grace-period", required_argument, NULL, GRACE},
                                          {"service-cidr", required_argument, NULL, SVCCIDR},
                                          {"service-node-port-range", required_argument, NULL, NPRANGE},
+                                         {"dns-listen", required_argument, NULL, DNSLISTEN},
+                                         {"cluster-domain", required_argument, NULL, DOMAIN},
                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -189,6 +198,8 @@ static int parse(int argc, char **argv, server_opts *o)
         case GRACE: o->grace_s = atoi(optarg); break;
         case SVCCIDR: o->service_cidr = optarg; break;
         case NPRANGE: o->node_port_range = optarg; break;
+        case DNSLISTEN: o->dns_listen = optarg; break;
+        case DOMAIN: o->cluster_domain = optarg; break;
         default: return -1;
         }
     }
@@ -198,12 +209,14 @@ static int parse(int argc, char **argv, server_opts *o)
 int kc_cmd_server(int argc, char **argv)
 {
     server_opts o = {.listen = "127.0.0.1:6443", .cluster_cidr = "10.244.0.0/16", .controllers = "*",
-                     .service_cidr = "10.96.0.0/12", .node_port_range = "30000-32767", .grace_s = 50};
+                     .service_cidr = "10.96.0.0/12", .node_port_range = "30000-32767", .grace_s = 50,
+                     .dns_listen = "127.0.0.1:10053", .cluster_domain = "cluster.local"};
     if (parse(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: kubec server --data-dir DIR [--listen 127.0.0.1:6443] [--sim-nodes N]\n"
                         "       [--pod-startup-ms M] [--disable-scheduler] [--controllers=*,-name]\n"
                         "       [--cluster-cidr 10.244.0.0/16] [--node-monitor-grace-period 50]\n"
-                        "       [--service-cidr 10.96.0.0/12] [--service-node-port-range 30000-32767]\n");
+                        "       [--service-cidr 10.96.0.0/12] [--service-node-port-range 30000-32767]\n"
+                        "       [--dns-listen 127.0.0.1:10053|off] [--cluster-domain cluster.local]\n");
         return 2;
     }
     kc_err err = KC_ERR_INIT;
