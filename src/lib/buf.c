@@ -25,16 +25,21 @@ void kc_buf_adds(kc_buf *b, const char *s)
     kc_buf_add(b, s, strlen(s));
 }
 
+/* Formats into the spare capacity first; only output that does not fit is formatted twice. */
 void kc_buf_addf(kc_buf *b, const char *fmt, ...)
 {
     va_list ap;
+    kc_buf_grow(b, 64);
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
-    kc_buf_grow(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= b->cap - b->len) {
+        kc_buf_grow(b, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
 }
 
