@@ -11,14 +11,17 @@
  *   volume delete                --> the claim its claimRef names (which becomes Lost)
  *   storage class add/update     --> every unbound claim (default class, provisioning)
  *
- * Four workers share one queue; two claims never take the same volume because a volume is
+ * Every 15 s all unbound claims and all volumes are synced again (upstream's resync), a safety
+ * net for anything an event did not wake. Four workers share one queue; two claims never take the same volume because a volume is
  * reserved for one claim (under mu) before its claimRef is written. */
 #include "controllers/pv.h"
 #include "controllers/pv_int.h"
 #include "lib/xalloc.h"
 #include <stdio.h>
+#include <time.h>
 
 #define WORKERS 4
+#define RESYNC_S 15 /* upstream's --pvclaimbinder-sync-period */
 
 typedef struct doc_entry {
     char *key;
@@ -254,6 +257,33 @@ static void *starter(void *arg)
     return NULL;
 }
 
+static void resync_all(kc_pvctl *p)
+{
+    enqueue_unbound_claims(p);
+    kc_obj **v;
+    size_t n = kc_informer_list(p->pvs, NULL, &v);
+    for (size_t i = 0; i < n; i++)
+        kc_pvctl_enqueue_volume(p, v[i]->name);
+    kc_objv_free(v, n);
+}
+
+static void *resyncer(void *arg)
+{
+    kc_pvctl *p = arg;
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += RESYNC_S;
+        if (pthread_cond_timedwait(&p->stop_cv, &p->mu, &ts) == 0 || p->stop) continue;
+        pthread_mutex_unlock(&p->mu);
+        if (kc_informer_synced(p->pvcs) && kc_informer_synced(p->pvs)) resync_all(p);
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
 void *kc_pv_binder_start(kc_client *c)
 {
     kc_pvctl *p = xcalloc(1, sizeof *p);
@@ -262,6 +292,7 @@ void *kc_pv_binder_start(kc_client *c)
     p->PVC = kc_resource_find("", "v1", "persistentvolumeclaims");
     p->SC = kc_resource_find("storage.k8s.io", "v1", "storageclasses");
     pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->stop_cv, NULL);
     p->rec = kc_recorder_new(c, "persistentvolume-controller", NULL);
     p->ctl = kc_controller_new("persistentvolume-binder", WORKERS, kc_pvctl_sync, p);
     p->pvs = kc_informer_new(c, p->PV, NULL, NULL, NULL);
@@ -278,6 +309,7 @@ void *kc_pv_binder_start(kc_client *c)
     kc_informer_start(p->pvcs);
     kc_informer_start(p->scs);
     pthread_create(&p->starter, NULL, starter, p);
+    pthread_create(&p->resyncer, NULL, resyncer, p);
     return p;
 }
 
@@ -288,6 +320,11 @@ void kc_pv_binder_stop(void *ctl)
     kc_informer_stop(p->pvs);
     kc_informer_stop(p->pvcs);
     kc_informer_stop(p->scs);
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_signal(&p->stop_cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->resyncer, NULL);
     pthread_join(p->starter, NULL);
     kc_controller_free(p->ctl);
     kc_informer_free(p->pvs);
@@ -306,6 +343,7 @@ void kc_pv_binder_stop(void *ctl)
     kc_map_release(&p->docs);
     kc_map_release(&p->reserved);
     pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->stop_cv);
     kc_client_free(p->c);
     free(p);
 }

@@ -16,7 +16,9 @@ typedef struct kc_pvctl {
     pthread_mutex_t mu;
     kc_map docs;     /* "<res>/<key>" -> parsed document of one revision */
     kc_map reserved; /* volume name -> claim key, while a bind is being written */
-    pthread_t starter;
+    pthread_t starter, resyncer;
+    pthread_cond_t stop_cv; /* with mu: wakes the resync thread at stop */
+    bool stop;
 } kc_pvctl;
 
 /* The parsed document of a cached object (a new reference), parsed once per revision. */

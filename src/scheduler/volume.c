@@ -77,6 +77,7 @@ struct kc_sched_volumes {
     kc_map docs;     /* "<i>/<key>" -> docent */
     kc_map reserved; /* volume name -> claim key (owned value, key inside it) */
     vjob *todo, **todo_tail, *waiting;
+    uint64_t last_sweep; /* ms: the last look at every waiting job */
     bool stop;
     pthread_t workers[PREBIND_WORKERS];
 };
@@ -632,7 +633,9 @@ static void *worker(void *arg)
             ts.tv_nsec += 200 * 1000000L;
             if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
             pthread_cond_timedwait(&v->cv, &v->wmu, &ts);
-            if (!v->todo && v->waiting) {
+            uint64_t now = kc_sched_now_ms();
+            if (!v->todo && v->waiting && now - v->last_sweep >= 200) { /* one worker sweeps */
+                v->last_sweep = now;
                 pthread_mutex_unlock(&v->wmu);
                 check_waiting(v, NULL); /* deadlines (and anything missed) */
                 pthread_mutex_lock(&v->wmu);
