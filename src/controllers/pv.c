@@ -12,8 +12,8 @@
  *   storage class add/update     --> every unbound claim (default class, provisioning)
  *
  * Every 15 s all unbound claims and all volumes are synced again (upstream's resync), a safety
- * net for anything an event did not wake. Four workers share one queue; two claims never take the same volume because a volume is
- * reserved for one claim (under mu) before its claimRef is written. */
+ * net for anything an event did not wake. Four workers share one queue; two claims never take the same volume
+ * because a volume is reserved for one claim (under mu) before its claimRef is written. */
 #include "controllers/pv.h"
 #include "controllers/pv_int.h"
 #include "lib/xalloc.h"
@@ -157,7 +157,8 @@ static void enqueue_unbound_claims(kc_pvctl *p)
     kc_obj **v;
     size_t n = kc_informer_list(p->pvcs, NULL, &v);
     for (size_t i = 0; i < n; i++)
-        if (!strstr(v[i]->json, "\"" KC_ANN_BIND_COMPLETED "\"")) kc_pvctl_enqueue_claim(p, v[i]->ns, v[i]->name);
+        if (!strstr(v[i]->json, "\"" KC_ANN_BIND_COMPLETED "\""))
+            kc_pvctl_enqueue_claim(p, v[i]->ns, v[i]->name);
     kc_objv_free(v, n);
 }
 

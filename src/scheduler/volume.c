@@ -36,7 +36,8 @@
 
 const char KC_SCHED_ERR_VOL_NODE[] = "node(s) had volume node affinity conflict";
 const char KC_SCHED_ERR_VOL_BIND[] = "node(s) didn't find available persistent volumes to bind";
-const char KC_SCHED_ERR_VOL_PV_MISSING[] = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
+const char KC_SCHED_ERR_VOL_PV_MISSING[] =
+    "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
 
 enum { VI_PVC, VI_PV, VI_SC, NVI };
 enum { ACT_NONE, ACT_BIND_PV, ACT_SELECT_NODE };
@@ -55,9 +56,9 @@ typedef struct vjob {
     kc_obj *pod;
     char *node;
     size_t n;
-    char **claims;  /* "ns/name" */
+    char **claims; /* "ns/name" */
     int *act;
-    char **pv;      /* ACT_BIND_PV: the volume */
+    char **pv; /* ACT_BIND_PV: the volume */
     uint64_t deadline;
     struct vjob *next;
 } vjob;
@@ -85,10 +86,10 @@ struct kc_sched_volumes {
 typedef struct vclaim {
     const char *name;
     docent *claim;
-    docent *pv;      /* bound: its volume (NULL when missing) */
-    bool delayed;    /* unbound, WaitForFirstConsumer */
-    docent *sc;      /* delayed: the class */
-    docent **cands;  /* delayed: volumes of its class */
+    docent *pv;     /* bound: its volume (NULL when missing) */
+    bool delayed;   /* unbound, WaitForFirstConsumer */
+    docent *sc;     /* delayed: the class */
+    docent **cands; /* delayed: volumes of its class */
     size_t ncands;
 } vclaim;
 
@@ -126,9 +127,11 @@ static docent *doc_of(kc_sched_volumes *v, int which, const kc_obj *o)
     n->key = xstrdup(key);
     n->rev = o->rev;
     n->doc = kc_obj_parse(o);
-    json_t *req = json_object_get(json_object_get(json_object_get(n->doc, "spec"), "nodeAffinity"), "required");
+    json_t *req =
+        json_object_get(json_object_get(json_object_get(n->doc, "spec"), "nodeAffinity"), "required");
     n->has_affinity = which == VI_PV && json_is_object(req);
-    if (n->has_affinity) n->terms = kc_sched_nterms_parse(json_object_get(req, "nodeSelectorTerms"), false, &n->nterms);
+    if (n->has_affinity)
+        n->terms = kc_sched_nterms_parse(json_object_get(req, "nodeSelectorTerms"), false, &n->nterms);
     pthread_mutex_lock(&v->mu);
     docent *old = kc_map_put(&v->docs, n->key, n);
     pthread_mutex_unlock(&v->mu);
@@ -238,19 +241,22 @@ static char *collect_claims(kc_sched_volumes *v, kc_sched_pod *p, json_t *pod, s
     json_t *vol;
     json_array_foreach(json_object_get(json_object_get(pod, "spec"), "volumes"), i, vol)
     {
-        const char *claim = json_string_value(json_object_get(json_object_get(vol, "persistentVolumeClaim"), "claimName"));
+        const char *claim =
+            json_string_value(json_object_get(json_object_get(vol, "persistentVolumeClaim"), "claimName"));
         bool eph = !claim && json_object_get(vol, "ephemeral");
         char eph_name[512];
         if (eph) {
-            snprintf(eph_name, sizeof eph_name, "%s-%s", p->name, json_string_value(json_object_get(vol, "name")) ?: "");
+            snprintf(eph_name, sizeof eph_name, "%s-%s", p->name,
+                     json_string_value(json_object_get(vol, "name")) ?: "");
             claim = eph_name;
         }
         if (!claim || has_claim(s, claim)) continue; /* two volumes of one claim count once */
         docent *c = lookup(v, VI_PVC, p->ns, claim);
         if (!c)
-            return fmt(eph ? "waiting for ephemeral volume controller to create the persistentvolumeclaim \"%s\""
-                           : "persistentvolumeclaim \"%s\" not found",
-                       claim);
+            return fmt(
+                eph ? "waiting for ephemeral volume controller to create the persistentvolumeclaim \"%s\""
+                    : "persistentvolumeclaim \"%s\" not found",
+                claim);
         if (json_object_get(json_object_get(c->doc, "metadata"), "deletionTimestamp")) {
             docent_unref(c);
             return fmt("persistentvolumeclaim \"%s\" is being deleted", claim);
@@ -342,7 +348,8 @@ static bool topology_allows(json_t *sc, const kc_sched_node *n)
         {
             const char *have = kc_sched_node_label(n, json_string_value(json_object_get(e, "key")) ?: "");
             bool in = false;
-            json_array_foreach(json_object_get(e, "values"), j, val) in |= have && !strcmp(have, json_string_value(val) ?: "");
+            json_array_foreach(json_object_get(e, "values"), j, val) in |=
+                have && !strcmp(have, json_string_value(val) ?: "");
             all &= in;
         }
         if (all) return true;
@@ -410,8 +417,10 @@ static int find_pod_volumes(struct kc_sched_vstate *s, const kc_sched_node *n, i
         vclaim *c = &s->c[i];
         if (act) act[i] = ACT_NONE, pvs[i] = NULL;
         if (!c->delayed) {
-            if (!c->pv) missing = true;
-            else if (!pv_fits_node(c->pv, n)) conflict = true;
+            if (!c->pv)
+                missing = true;
+            else if (!pv_fits_node(c->pv, n))
+                conflict = true;
             continue;
         }
         const char *sel = kc_pv_annotation(c->claim->doc, KC_ANN_SELECTED_NODE);
@@ -513,11 +522,13 @@ bool kc_sched_volume_prebind(kc_sched_volumes *v, kc_sched_cache *c, const kc_sc
     return true;
 }
 
-static int merge_patch(kc_sched_volumes *v, int which, const char *ns, const char *name, json_t *pt, kc_err *err)
+static int merge_patch(kc_sched_volumes *v, int which, const char *ns, const char *name, json_t *pt,
+                       kc_err *err)
 {
     char *s = json_dumps(pt, JSON_COMPACT);
     json_decref(pt);
-    int rc = kc_client_patch(v->c, v->res[which], ns, name, NULL, "application/merge-patch+json", s, NULL, err);
+    int rc =
+        kc_client_patch(v->c, v->res[which], ns, name, NULL, "application/merge-patch+json", s, NULL, err);
     free(s);
     return rc;
 }
@@ -531,17 +542,18 @@ static int write_bindings(kc_sched_volumes *v, vjob *j, kc_err *err)
         const char *ns = j->claims[i], *name = slash + 1;
         int rc = 0;
         if (j->act[i] == ACT_SELECT_NODE) {
-            rc = merge_patch(v, VI_PVC, ns, name,
-                             json_pack("{s:{s:{s:s}}}", "metadata", "annotations", KC_ANN_SELECTED_NODE, j->node), err);
+            rc = merge_patch(
+                v, VI_PVC, ns, name,
+                json_pack("{s:{s:{s:s}}}", "metadata", "annotations", KC_ANN_SELECTED_NODE, j->node), err);
         } else if (j->act[i] == ACT_BIND_PV) {
             docent *c = lookup(v, VI_PVC, ns, name);
             if (c)
                 rc = merge_patch(v, VI_PV, NULL, j->pv[i],
-                                 json_pack("{s:{s:{s:s}},s:{s:{s:s,s:s,s:s,s:s,s:s,s:s}}}", "metadata", "annotations",
-                                           KC_ANN_BOUND_BY_CONTROLLER, "yes", "spec", "claimRef", "kind",
-                                           "PersistentVolumeClaim", "namespace", ns, "name", name, "uid",
-                                           meta(c->doc, "uid"), "apiVersion", "v1", "resourceVersion",
-                                           meta(c->doc, "resourceVersion")),
+                                 json_pack("{s:{s:{s:s}},s:{s:{s:s,s:s,s:s,s:s,s:s,s:s}}}", "metadata",
+                                           "annotations", KC_ANN_BOUND_BY_CONTROLLER, "yes", "spec",
+                                           "claimRef", "kind", "PersistentVolumeClaim", "namespace", ns,
+                                           "name", name, "uid", meta(c->doc, "uid"), "apiVersion", "v1",
+                                           "resourceVersion", meta(c->doc, "resourceVersion")),
                                  err);
             docent_unref(c);
         }
@@ -729,10 +741,10 @@ kc_sched_volumes *kc_sched_volumes_new(kc_client *c, void (*wake)(void *ud), voi
     pthread_mutex_init(&v->wmu, NULL);
     pthread_cond_init(&v->cv, NULL);
     v->todo_tail = &v->todo;
-    static const char *const res[NVI][2] = {{"", "persistentvolumeclaims"}, {"", "persistentvolumes"},
-                                            {"storage.k8s.io", "storageclasses"}};
-    static const kc_handlers h[NVI] = {{pvc_set, pvc_update, pvc_delete}, {pv_set, pv_update, pv_delete},
-                                       {sc_set, sc_update, sc_delete}};
+    static const char *const res[NVI][2] = {
+        {"", "persistentvolumeclaims"}, {"", "persistentvolumes"}, {"storage.k8s.io", "storageclasses"}};
+    static const kc_handlers h[NVI] = {
+        {pvc_set, pvc_update, pvc_delete}, {pv_set, pv_update, pv_delete}, {sc_set, sc_update, sc_delete}};
     for (int i = 0; i < NVI; i++) {
         v->res[i] = kc_resource_find(res[i][0], "v1", res[i][1]);
         v->inf[i] = kc_informer_new(c, v->res[i], NULL, NULL, NULL);
@@ -743,7 +755,8 @@ kc_sched_volumes *kc_sched_volumes_new(kc_client *c, void (*wake)(void *ud), voi
     return v;
 }
 
-void kc_sched_volumes_set_binder(kc_sched_volumes *v, kc_sched_vbind_fn bind, kc_sched_vfail_fn fail, void *ud)
+void kc_sched_volumes_set_binder(kc_sched_volumes *v, kc_sched_vbind_fn bind, kc_sched_vfail_fn fail,
+                                 void *ud)
 {
     v->bind = bind, v->fail = fail, v->bind_ud = ud;
     for (int i = 0; i < PREBIND_WORKERS; i++)
