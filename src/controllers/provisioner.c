@@ -4,7 +4,8 @@
  *   start: StorageClass local-path created unless it exists
  *   claim annotated volume.kubernetes.io/storage-provisioner=rancher.io/local-path by the PV
  *   binder, unbound, of a class of this provisioner (WaitForFirstConsumer: once the scheduler
- *   wrote volume.kubernetes.io/selected-node)
+ *   wrote volume.kubernetes.io/selected-node), without a selector (not supported, as upstream's
+ *   provisioner library says in a ProvisioningFailed event)
  *       --> events Provisioning, then PV pvc-<claim uid> created (local volume at
  *           <data-dir>/storage/pvc-<uid>_<ns>_<name>, node affinity to the selected node,
  *           capacity = request, claimRef pre-set, class reclaim policy) --> ProvisioningSucceeded;
@@ -131,7 +132,12 @@ static int sync_claim(lp *p, const kc_obj *o)
     if (!sc || strcmp(jstr(sc, "provisioner") ?: "", KC_LOCAL_PATH_PROVISIONER)) goto out;
     if (kc_sc_wait_for_consumer(sc) && !node) goto out;
     existing = kc_informer_get(p->pvs, NULL, pvname);
-    if (!existing) rc = create_volume(p, o, claim, sc, kc_sc_wait_for_consumer(sc) ? node : NULL);
+    if (!existing && json_is_object(json_object_get(cs, "selector")))
+        kc_event(p->rec, o, "Warning", "ProvisioningFailed",
+                 "failed to provision volume with StorageClass \"%s\": claim Selector is not supported",
+                 meta(sc, "name"));
+    else if (!existing)
+        rc = create_volume(p, o, claim, sc, kc_sc_wait_for_consumer(sc) ? node : NULL);
 out:
     kc_obj_unref(existing);
     kc_obj_unref(sco);

@@ -388,3 +388,13 @@ def test_wait_for_first_consumer_static_local_volumes(kubectl, ns):
     finally:
         kubectl("delete", "pod", "--all", "-n", ns, "--grace-period=0", "--force")
         kubectl("delete", "sc", ns)
+
+
+def test_provisioner_refuses_claim_selector(kubectl, ns):
+    apply(kubectl, ns, pvc("sel", "1Gi", selector={"matchLabels": {"tier": "gold"}}), pod("p", "sel"))
+    wait_for(lambda: ("ProvisioningFailed",
+                      'failed to provision volume with StorageClass "local-path": claim Selector is not supported')
+             in events(kubectl, ns, "sel"), what="ProvisioningFailed event")
+    assert phase(kubectl, "pvc", "sel", "-n", ns) == "Pending"
+    assert phase(kubectl, "pod", "p", "-n", ns) == "Pending"
+    kubectl.ok("delete", "pod", "p", "-n", ns, "--grace-period=0", "--force")
