@@ -58,7 +58,7 @@ typedef struct vjob {
     size_t n;
     char **claims; /* "ns/name" */
     int *act;
-    char **pv; /* ACT_BIND_PV: the volume */
+    char **pv, **pvrv; /* ACT_BIND_PV: the volume, and the revision it was chosen at */
     uint64_t deadline;
     struct vjob *next;
 } vjob;
@@ -456,8 +456,8 @@ static void job_free(vjob *j)
 {
     kc_obj_unref(j->pod);
     for (size_t i = 0; i < j->n; i++)
-        free(j->claims[i]), free(j->pv[i]);
-    free(j->claims), free(j->pv), free(j->act), free(j->node);
+        free(j->claims[i]), free(j->pv[i]), free(j->pvrv[i]);
+    free(j->claims), free(j->pv), free(j->pvrv), free(j->act), free(j->node);
     free(j);
 }
 
@@ -476,10 +476,12 @@ static vjob *plan(kc_sched_volumes *v, kc_sched_cycle *cy, const char *node_name
         j->n = s->n;
         j->claims = xcalloc(s->n, sizeof *j->claims);
         j->pv = xcalloc(s->n, sizeof *j->pv);
+        j->pvrv = xcalloc(s->n, sizeof *j->pvrv);
         j->act = act, act = NULL;
         for (size_t i = 0; i < s->n; i++) {
             j->claims[i] = kc_obj_key(cy->pod->ns, s->c[i].name);
             if (pvs[i]) j->pv[i] = xstrdup(meta(pvs[i], "name"));
+            if (pvs[i]) j->pvrv[i] = xstrdup(meta(pvs[i], "resourceVersion"));
             if (pvs[i]) reserve(v, j->pv[i], j->claims[i]);
         }
     }
@@ -549,11 +551,12 @@ static int write_bindings(kc_sched_volumes *v, vjob *j, kc_err *err)
             docent *c = lookup(v, VI_PVC, ns, name);
             if (c)
                 rc = merge_patch(v, VI_PV, NULL, j->pv[i],
-                                 json_pack("{s:{s:{s:s}},s:{s:{s:s,s:s,s:s,s:s,s:s,s:s}}}", "metadata",
-                                           "annotations", KC_ANN_BOUND_BY_CONTROLLER, "yes", "spec",
-                                           "claimRef", "kind", "PersistentVolumeClaim", "namespace", ns,
-                                           "name", name, "uid", meta(c->doc, "uid"), "apiVersion", "v1",
-                                           "resourceVersion", meta(c->doc, "resourceVersion")),
+                                 json_pack("{s:{s:s,s:{s:s}},s:{s:{s:s,s:s,s:s,s:s,s:s,s:s}}}", "metadata",
+                                           "resourceVersion", j->pvrv[i], "annotations",
+                                           KC_ANN_BOUND_BY_CONTROLLER, "yes", "spec", "claimRef", "kind",
+                                           "PersistentVolumeClaim", "namespace", ns, "name", name, "uid",
+                                           meta(c->doc, "uid"), "apiVersion", "v1", "resourceVersion",
+                                           meta(c->doc, "resourceVersion")),
                                  err);
             docent_unref(c);
         }
