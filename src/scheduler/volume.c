@@ -9,6 +9,9 @@
  *              PersistentVolumeClaims"
  *              bound -> its volume; unbound WaitForFirstConsumer ("delayed") -> volumes of its
  *              class that could take it
+ *              a ReadWriteOncePod claim already used by a scheduled pod (VolumeRestrictions) ->
+ *              every node "node has pod using PersistentVolumeClaim with the same name and
+ *              ReadWriteOncePod access mode" (Unschedulable: preemption may help)
  *   Filter     (per node, all UnschedulableAndUnresolvable)
  *              a bound claim's volume is gone -> "...bound to non-existent pv(s)"
  *              its node affinity excludes the node -> "node(s) had volume node affinity conflict"
@@ -36,6 +39,8 @@
 
 const char KC_SCHED_ERR_VOL_NODE[] = "node(s) had volume node affinity conflict";
 const char KC_SCHED_ERR_VOL_BIND[] = "node(s) didn't find available persistent volumes to bind";
+const char KC_SCHED_ERR_VOL_RWOP[] =
+    "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode";
 const char KC_SCHED_ERR_VOL_PV_MISSING[] =
     "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
 
@@ -97,6 +102,7 @@ struct kc_sched_vstate {
     kc_sched_volumes *v;
     vclaim *c;
     size_t n;
+    int rwop_conflicts; /* VolumeRestrictions: scheduled pods using a ReadWriteOncePod claim of ours */
 };
 
 /* ---- the parsed-document cache ---- */
@@ -304,6 +310,45 @@ static const char *classify(kc_sched_volumes *v, struct kc_sched_vstate *s)
     return NULL;
 }
 
+static bool pod_mounts(const kc_sched_pod *o, const char *claim)
+{
+    if (!strstr(o->obj->json, claim)) return false; /* cheap pre-check */
+    json_t *doc = kc_obj_parse(o->obj), *vol;
+    size_t i;
+    bool uses = false;
+    json_array_foreach(json_object_get(json_object_get(doc, "spec"), "volumes"), i, vol)
+    {
+        const char *c =
+            json_string_value(json_object_get(json_object_get(vol, "persistentVolumeClaim"), "claimName"));
+        uses |= c && !strcmp(c, claim);
+    }
+    json_decref(doc);
+    return uses;
+}
+
+/* VolumeRestrictions' PreFilter: each ReadWriteOncePod claim of the pod already used by a
+ * scheduled (or assumed) pod is a conflict. */
+static int rwop_conflicts(kc_sched_cache *cache, const kc_sched_pod *p, struct kc_sched_vstate *s)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        json_t *modes = json_object_get(json_object_get(s->c[i].claim->doc, "spec"), "accessModes"), *m;
+        size_t k;
+        bool rwop = false;
+        json_array_foreach(modes, k, m) rwop |= !strcmp(json_string_value(m) ?: "", "ReadWriteOncePod");
+        if (!rwop) continue;
+        void *v;
+        for (size_t it = 0; kc_map_next(&cache->pods, &it, NULL, &v);) {
+            const kc_sched_pod *o = v;
+            if (strcmp(o->key, p->key) && !strcmp(o->ns, p->ns) && pod_mounts(o, s->c[i].name)) {
+                n++;
+                break;
+            }
+        }
+    }
+    return n;
+}
+
 void kc_sched_volume_prefilter(kc_sched_cycle *cy)
 {
     kc_sched_volumes *v = cy->lk->volumes;
@@ -322,6 +367,7 @@ void kc_sched_volume_prefilter(kc_sched_cycle *cy)
         cy->prefilter_msg = msg;
         return;
     }
+    s->rwop_conflicts = cy->cache ? rwop_conflicts(cy->cache, p, s) : 0;
     cy->vol = s;
 }
 
@@ -440,6 +486,10 @@ static int find_pod_volumes(struct kc_sched_vstate *s, const kc_sched_node *n, i
 
 int kc_sched_volume_filter(kc_sched_cycle *cy, const kc_sched_node *n, kc_sched_status *st)
 {
+    if (cy->vol->rwop_conflicts) { /* VolumeRestrictions runs first; preemption may help */
+        *st = (kc_sched_status){KC_SCHED_UNSCHEDULABLE, 1, {KC_SCHED_ERR_VOL_RWOP}};
+        return st->code;
+    }
     int bad = find_pod_volumes(cy->vol, n, NULL, NULL);
     if (!bad) return KC_SCHED_OK;
     st->code = KC_SCHED_UNRESOLVABLE;

@@ -398,3 +398,20 @@ def test_provisioner_refuses_claim_selector(kubectl, ns):
     assert phase(kubectl, "pvc", "sel", "-n", ns) == "Pending"
     assert phase(kubectl, "pod", "p", "-n", ns) == "Pending"
     kubectl.ok("delete", "pod", "p", "-n", ns, "--grace-period=0", "--force")
+
+
+def test_read_write_once_pod_is_enforced_by_the_scheduler(kubectl, ns):
+    apply(kubectl, ns, pv(ns + "-o", "1Gi", ns, modes=("ReadWriteOncePod",)),
+          pvc("solo", "1Gi", ns, modes=("ReadWriteOncePod",)), pod("first", "solo"))
+    wait_phase(kubectl, "Running", "pod", "first", "-n", ns)
+    apply(kubectl, ns, pod("second", "solo"))
+
+    def msg():
+        p = get(kubectl, "pod", "second", "-n", ns)
+        conds = [c for c in p.get("status", {}).get("conditions", []) if c["type"] == "PodScheduled"]
+        return conds and conds[0].get("message")
+    m = wait_for(msg, what="second pod unschedulable")
+    assert m.startswith("0/3 nodes are available: 3 node has pod using PersistentVolumeClaim with the same name "
+                        "and ReadWriteOncePod access mode."), m
+    kubectl.ok("delete", "pod", "first", "-n", ns, "--grace-period=0", "--force")
+    wait_phase(kubectl, "Running", "pod", "second", "-n", ns, timeout=20)
