@@ -415,3 +415,13 @@ def test_read_write_once_pod_is_enforced_by_the_scheduler(kubectl, ns):
                         "and ReadWriteOncePod access mode."), m
     kubectl.ok("delete", "pod", "first", "-n", ns, "--grace-period=0", "--force")
     wait_phase(kubectl, "Running", "pod", "second", "-n", ns, timeout=20)
+
+
+def test_wait_for_pod_scheduled_event(kubectl, ns):
+    apply(kubectl, ns, pvc("data", "1Gi"), pod("stuck", "data", nodeSelector={"no-such": "node"}))
+    wait_for(lambda: get(kubectl, "pod", "stuck", "-n", ns).get("status", {}).get("conditions"),
+             what="stuck pod unschedulable")
+    kubectl.ok("annotate", "pvc", "data", "-n", ns, "poke=1")  # any change makes the binder look again
+    wait_for(lambda: ("WaitForPodScheduled", "waiting for pod stuck to be scheduled") in events(kubectl, ns, "data"),
+             what="WaitForPodScheduled event")
+    assert phase(kubectl, "pvc", "data", "-n", ns) == "Pending"
