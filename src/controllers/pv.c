@@ -152,6 +152,24 @@ static size_t claim_index(const kc_obj *o, char **keys, size_t max)
     return n;
 }
 
+/* "ns/claim" for each claim an unscheduled, non-terminated pod references (WaitForPodScheduled). */
+static size_t pending_index(const kc_obj *o, char **keys, size_t max)
+{
+    if (!strstr(o->json, "\"persistentVolumeClaim\"") || strstr(o->json, "\"nodeName\"")) return 0;
+    const char *ph = kc_obj_field(o, "status.phase");
+    if (ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"))) return 0;
+    json_t *doc = kc_obj_parse(o), *v;
+    size_t i, n = 0;
+    json_array_foreach(json_object_get(json_object_get(doc, "spec"), "volumes"), i, v)
+    {
+        const char *c =
+            json_string_value(json_object_get(json_object_get(v, "persistentVolumeClaim"), "claimName"));
+        if (c && n < max) keys[n++] = kc_obj_key(o->ns, c);
+    }
+    json_decref(doc);
+    return n;
+}
+
 static void enqueue_unbound_claims(kc_pvctl *p)
 {
     kc_obj **v;
@@ -253,8 +271,8 @@ static void class_delete(void *ud, const kc_obj *o)
 static void *starter(void *arg)
 {
     kc_pvctl *p = arg;
-    kc_informer *infs[] = {p->pvs, p->pvcs, p->scs};
-    kc_controller_run(p->ctl, infs, 3);
+    kc_informer *infs[] = {p->pvs, p->pvcs, p->scs, p->pods};
+    kc_controller_run(p->ctl, infs, 4);
     return NULL;
 }
 
@@ -299,7 +317,9 @@ void *kc_pv_binder_start(kc_client *c)
     p->pvs = kc_informer_new(c, p->PV, NULL, NULL, NULL);
     p->pvcs = kc_informer_new(c, p->PVC, NULL, NULL, NULL);
     p->scs = kc_informer_new(c, p->SC, NULL, NULL, NULL);
+    p->pods = kc_informer_new(c, kc_resource_find("", "v1", "pods"), NULL, NULL, NULL);
     kc_informer_add_index(p->pvs, "claim", claim_index);
+    kc_informer_add_index(p->pods, "pending", pending_index);
     static const kc_handlers vh = {volume_add, volume_update, volume_delete},
                              ch = {claim_add, claim_update, claim_delete},
                              sh = {class_add, class_update, class_delete};
@@ -309,6 +329,7 @@ void *kc_pv_binder_start(kc_client *c)
     kc_informer_start(p->pvs);
     kc_informer_start(p->pvcs);
     kc_informer_start(p->scs);
+    kc_informer_start(p->pods);
     pthread_create(&p->starter, NULL, starter, p);
     pthread_create(&p->resyncer, NULL, resyncer, p);
     return p;
@@ -321,6 +342,7 @@ void kc_pv_binder_stop(void *ctl)
     kc_informer_stop(p->pvs);
     kc_informer_stop(p->pvcs);
     kc_informer_stop(p->scs);
+    kc_informer_stop(p->pods);
     pthread_mutex_lock(&p->mu);
     p->stop = true;
     pthread_cond_signal(&p->stop_cv);
@@ -331,6 +353,7 @@ void kc_pv_binder_stop(void *ctl)
     kc_informer_free(p->pvs);
     kc_informer_free(p->pvcs);
     kc_informer_free(p->scs);
+    kc_informer_free(p->pods);
     kc_recorder_free(p->rec);
     void *v;
     const char *k;

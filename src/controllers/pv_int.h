@@ -9,7 +9,7 @@
 
 typedef struct kc_pvctl {
     kc_client *c;
-    kc_informer *pvs, *pvcs, *scs;
+    kc_informer *pvs, *pvcs, *scs, *pods; /* pods: index "pending" of unscheduled pods by claim */
     kc_controller *ctl; /* keys "c/<ns>/<name>" (claims) and "v/<name>" (volumes) */
     kc_recorder *rec;
     int PV, PVC, SC;

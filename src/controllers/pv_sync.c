@@ -2,7 +2,7 @@
  *
  *   claim  Pending --bind()--> Bound --(volume gone, or bound elsewhere)--> Lost
  *          unbound, no volume fits: default class assigned (nil class), or WaitForFirstConsumer
- *          event, or provisioning asked of the class's provisioner (annotations +
+ *          (WaitForPodScheduled when unscheduled pods use it) event, or provisioning asked of the class's provisioner (annotations +
  *          ExternalProvisioning event), or FailedBinding event
  *   volume Pending/Available --bind()--> Bound --(claim deleted)--> Released --reclaim-->
  *          Retain: stays | Delete: the provisioner deletes it (external) or Failed (no deleter) |
@@ -264,6 +264,26 @@ static int provision(kc_pvctl *p, const kc_obj *o, json_t *claim, const char *cl
     return patch(p, p->PVC, claim, NULL, pt, NULL);
 }
 
+/* emitEventForUnboundDelayBindingClaim: WaitForPodScheduled naming the unscheduled pods that
+ * use the claim, else WaitForFirstConsumer. */
+static void wait_for_consumer(kc_pvctl *p, const kc_obj *o)
+{
+    kc_obj **v;
+    size_t n = kc_informer_by_index(p->pods, "pending", o->key, &v);
+    if (!n) {
+        kc_event(p->rec, o, "Normal", "WaitForFirstConsumer",
+                 "waiting for first consumer to be created before binding");
+        return;
+    }
+    char names[1024] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < n && len < sizeof names; i++)
+        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? "," : "", v[i]->name);
+    kc_event(p->rec, o, "Normal", "WaitForPodScheduled", "waiting for pod%s %s to be scheduled",
+             n > 1 ? "s" : "", names);
+    kc_objv_free(v, n);
+}
+
 /* No volume fits: default class, wait for a consumer, provision, or report. Pending. */
 static int no_match(kc_pvctl *p, const kc_obj *o, json_t *claim, json_t *sc, bool delay)
 {
@@ -277,8 +297,7 @@ static int no_match(kc_pvctl *p, const kc_obj *o, json_t *claim, json_t *sc, boo
     }
     int rc = 0;
     if (delay && !kc_pv_annotation(claim, KC_ANN_SELECTED_NODE))
-        kc_event(p->rec, o, "Normal", "WaitForFirstConsumer",
-                 "waiting for first consumer to be created before binding");
+        wait_for_consumer(p, o);
     else if (*cls)
         rc = provision(p, o, claim, cls, sc);
     else

@@ -33,9 +33,11 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PREBIND_WORKERS 8
 #define BIND_TIMEOUT_MS 120000
+#define CATCH_UP_MS 50
 
 const char KC_SCHED_ERR_VOL_NODE[] = "node(s) had volume node affinity conflict";
 const char KC_SCHED_ERR_VOL_BIND[] = "node(s) didn't find available persistent volumes to bind";
@@ -240,6 +242,20 @@ static char *fmt(const char *f, const char *a)
     return s;
 }
 
+/* A claim is created before the pod that mounts it, but the claim informer may be a little
+ * behind the pod informer: before calling a claim missing, give the claim informer up to
+ * CATCH_UP_MS to reach the pod's revision (true when it did). Claims that really are missing
+ * cost that wait once per attempt only while no claim event arrives. The same holds for the
+ * volume of a claim just bound. */
+static bool catch_up(kc_sched_volumes *v, int which, uint64_t rev)
+{
+    for (int i = 0; i < CATCH_UP_MS; i++) {
+        if (kc_informer_last_rev(v->inf[which]) >= rev) return true;
+        usleep(1000);
+    }
+    return false;
+}
+
 /* The pod's claims (podHasPVCs); a message when one is missing or being deleted. */
 static char *collect_claims(kc_sched_volumes *v, kc_sched_pod *p, json_t *pod, struct kc_sched_vstate *s)
 {
@@ -258,6 +274,7 @@ static char *collect_claims(kc_sched_volumes *v, kc_sched_pod *p, json_t *pod, s
         }
         if (!claim || has_claim(s, claim)) continue; /* two volumes of one claim count once */
         docent *c = lookup(v, VI_PVC, p->ns, claim);
+        if (!c && catch_up(v, VI_PVC, p->obj->rev)) c = lookup(v, VI_PVC, p->ns, claim);
         if (!c)
             return fmt(
                 eph ? "waiting for ephemeral volume controller to create the persistentvolumeclaim \"%s\""
@@ -296,7 +313,9 @@ static const char *classify(kc_sched_volumes *v, struct kc_sched_vstate *s)
         vclaim *c = &s->c[i];
         json_t *spec = json_object_get(c->claim->doc, "spec");
         if (fully_bound(c->claim->doc)) {
-            c->pv = lookup(v, VI_PV, NULL, json_string_value(json_object_get(spec, "volumeName")));
+            const char *vn = json_string_value(json_object_get(spec, "volumeName"));
+            c->pv = lookup(v, VI_PV, NULL, vn);
+            if (!c->pv && catch_up(v, VI_PV, c->claim->rev)) c->pv = lookup(v, VI_PV, NULL, vn);
             continue;
         }
         const char *vn = json_string_value(json_object_get(spec, "volumeName"));
