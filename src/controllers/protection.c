@@ -37,8 +37,8 @@ static bool doc_has_finalizer(json_t *doc, const char *fin)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(json_object_get(doc, "metadata"), "finalizers"), i, v)
-        if (!strcmp(json_string_value(v) ?: "", fin)) return true;
+    json_array_foreach(json_object_get(json_object_get(doc, "metadata"), "finalizers"), i,
+                       v) if (!strcmp(json_string_value(v) ?: "", fin)) return true;
     return false;
 }
 
@@ -59,7 +59,8 @@ static void pod_claims(json_t *pod, void (*fn)(void *ud, const char *claim), voi
     json_t *v;
     json_array_foreach(json_object_get(json_object_get(pod, "spec"), "volumes"), i, v)
     {
-        const char *claim = json_string_value(json_object_get(json_object_get(v, "persistentVolumeClaim"), "claimName"));
+        const char *claim =
+            json_string_value(json_object_get(json_object_get(v, "persistentVolumeClaim"), "claimName"));
         if (claim) {
             fn(ud, claim);
         } else if (json_object_get(v, "ephemeral") && !shut_down(pod)) {
@@ -126,7 +127,8 @@ static bool claim_in_use(prot *p, const kc_obj *claim)
 static bool in_use(prot *p, const kc_obj *o, json_t *doc)
 {
     if (p->kind == KC_PROTECT_PV)
-        return !strcmp(json_string_value(json_object_get(json_object_get(doc, "status"), "phase")) ?: "", "Bound");
+        return !strcmp(json_string_value(json_object_get(json_object_get(doc, "status"), "phase")) ?: "",
+                       "Bound");
     return claim_in_use(p, o);
 }
 
@@ -137,8 +139,8 @@ static int write_finalizers(prot *p, const kc_obj *o, json_t *doc, bool add)
 {
     json_t *fins = json_array(), *v;
     size_t i;
-    json_array_foreach(json_object_get(json_object_get(doc, "metadata"), "finalizers"), i, v)
-        if (strcmp(json_string_value(v) ?: "", p->finalizer)) json_array_append(fins, v);
+    json_array_foreach(json_object_get(json_object_get(doc, "metadata"), "finalizers"), i,
+                       v) if (strcmp(json_string_value(v) ?: "", p->finalizer)) json_array_append(fins, v);
     if (add) json_array_append_new(fins, json_string(p->finalizer));
     char rv[24];
     snprintf(rv, sizeof rv, "%llu", (unsigned long long)o->rev);
@@ -146,8 +148,8 @@ static int write_finalizers(prot *p, const kc_obj *o, json_t *doc, bool add)
     char *s = json_dumps(pt, JSON_COMPACT);
     json_decref(pt);
     kc_err err = KC_ERR_INIT;
-    int rc = kc_client_patch(p->c, p->RES, o->ns[0] ? o->ns : NULL, o->name, NULL, "application/merge-patch+json", s,
-                             NULL, &err);
+    int rc = kc_client_patch(p->c, p->RES, o->ns[0] ? o->ns : NULL, o->name, NULL,
+                             "application/merge-patch+json", s, NULL, &err);
     if (rc < 0 && err.reason == KC_ENOTFOUND) rc = 0;
     kc_err_release(&err);
     free(s);

@@ -4,7 +4,8 @@
  *   start: StorageClass local-path created unless it exists
  *   claim annotated volume.kubernetes.io/storage-provisioner=rancher.io/local-path by the PV
  *   binder, unbound, of a class of this provisioner (WaitForFirstConsumer: once the scheduler
- *   wrote volume.kubernetes.io/selected-node)
+ *   wrote volume.kubernetes.io/selected-node), without a selector (not supported, as upstream's
+ *   provisioner library says in a ProvisioningFailed event)
  *       --> events Provisioning, then PV pvc-<claim uid> created (local volume at
  *           <data-dir>/storage/pvc-<uid>_<ns>_<name>, node affinity to the selected node,
  *           capacity = request, claimRef pre-set, class reclaim policy) --> ProvisioningSucceeded;
@@ -46,8 +47,8 @@ static const char *meta(json_t *o, const char *k)
 
 static json_t *node_affinity(const char *node)
 {
-    return json_pack("{s:{s:[{s:[{s:s,s:s,s:[s]}]}]}}", "required", "nodeSelectorTerms", "matchExpressions", "key",
-                     "kubernetes.io/hostname", "operator", "In", "values", node);
+    return json_pack("{s:{s:[{s:[{s:s,s:s,s:[s]}]}]}}", "required", "nodeSelectorTerms", "matchExpressions",
+                     "key", "kubernetes.io/hostname", "operator", "In", "values", node);
 }
 
 json_t *kc_local_path_volume(json_t *claim, json_t *sc, const char *node, const char *storage_dir)
@@ -55,28 +56,33 @@ json_t *kc_local_path_volume(json_t *claim, json_t *sc, const char *node, const 
     json_t *cs = json_object_get(claim, "spec");
     char name[128], path[PATH_MAX];
     snprintf(name, sizeof name, "pvc-%s", meta(claim, "uid"));
-    snprintf(path, sizeof path, "%s/%s_%s_%s", storage_dir, name, meta(claim, "namespace"), meta(claim, "name"));
+    snprintf(path, sizeof path, "%s/%s_%s_%s", storage_dir, name, meta(claim, "namespace"),
+             meta(claim, "name"));
     json_t *ann = json_pack("{s:s}", KC_ANN_PROVISIONED_BY, KC_LOCAL_PATH_PROVISIONER);
     if (node) json_object_set_new(ann, "local.path.provisioner/selected-node", json_string(node));
-    json_t *storage = json_object_get(json_object_get(json_object_get(cs, "resources"), "requests"), "storage");
-    json_t *spec = json_pack("{s:{s:O},s:O,s:s,s:s,s:s}", "capacity", "storage", storage ?: json_string("0"),
-                             "accessModes", json_object_get(cs, "accessModes") ?: json_array(),
-                             "persistentVolumeReclaimPolicy", jstr(sc, "reclaimPolicy") ?: "Delete",
-                             "storageClassName", meta(sc, "name"), "volumeMode", jstr(cs, "volumeMode") ?: "Filesystem");
+    json_t *storage =
+        json_object_get(json_object_get(json_object_get(cs, "resources"), "requests"), "storage");
+    json_t *spec =
+        json_pack("{s:{s:O},s:O,s:s,s:s,s:s}", "capacity", "storage", storage ?: json_string("0"),
+                  "accessModes", json_object_get(cs, "accessModes") ?: json_array(),
+                  "persistentVolumeReclaimPolicy", jstr(sc, "reclaimPolicy") ?: "Delete", "storageClassName",
+                  meta(sc, "name"), "volumeMode", jstr(cs, "volumeMode") ?: "Filesystem");
     json_object_set_new(spec, "claimRef",
                         json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "PersistentVolumeClaim", "namespace",
-                                  meta(claim, "namespace"), "name", meta(claim, "name"), "uid", meta(claim, "uid"),
-                                  "apiVersion", "v1", "resourceVersion", meta(claim, "resourceVersion")));
+                                  meta(claim, "namespace"), "name", meta(claim, "name"), "uid",
+                                  meta(claim, "uid"), "apiVersion", "v1", "resourceVersion",
+                                  meta(claim, "resourceVersion")));
     if (json_is_array(json_object_get(sc, "mountOptions")))
         json_object_set(spec, "mountOptions", json_object_get(sc, "mountOptions"));
     if (node) {
         json_object_set_new(spec, "local", json_pack("{s:s}", "path", path));
         json_object_set_new(spec, "nodeAffinity", node_affinity(node));
     } else {
-        json_object_set_new(spec, "hostPath", json_pack("{s:s,s:s}", "path", path, "type", "DirectoryOrCreate"));
+        json_object_set_new(spec, "hostPath",
+                            json_pack("{s:s,s:s}", "path", path, "type", "DirectoryOrCreate"));
     }
-    return json_pack("{s:s,s:s,s:{s:s,s:o},s:o}", "apiVersion", "v1", "kind", "PersistentVolume", "metadata", "name",
-                     name, "annotations", ann, "spec", spec);
+    return json_pack("{s:s,s:s,s:{s:s,s:o},s:o}", "apiVersion", "v1", "kind", "PersistentVolume", "metadata",
+                     "name", name, "annotations", ann, "spec", spec);
 }
 
 /* ---- claims ---- */
@@ -90,18 +96,19 @@ static bool ours(json_t *claim)
 
 static int create_volume(lp *p, const kc_obj *o, json_t *claim, json_t *sc, const char *node)
 {
-    kc_event(p->rec, o, "Normal", "Provisioning", "External provisioner is provisioning volume for claim \"%s/%s\"",
-             o->ns, o->name);
+    kc_event(p->rec, o, "Normal", "Provisioning",
+             "External provisioner is provisioning volume for claim \"%s/%s\"", o->ns, o->name);
     json_t *pv = kc_local_path_volume(claim, sc, node, p->dir);
     kc_err err = KC_ERR_INIT;
     int rc = kc_client_create(p->c, p->PV, NULL, pv, NULL, &err);
     if (rc == 0)
-        kc_event(p->rec, o, "Normal", "ProvisioningSucceeded", "Successfully provisioned volume %s", meta(pv, "name"));
+        kc_event(p->rec, o, "Normal", "ProvisioningSucceeded", "Successfully provisioned volume %s",
+                 meta(pv, "name"));
     else if (err.reason == KC_EALREADYEXISTS)
         rc = 0;
     else
-        kc_event(p->rec, o, "Warning", "ProvisioningFailed", "failed to provision volume with StorageClass \"%s\": %s",
-                 meta(sc, "name"), err.msg);
+        kc_event(p->rec, o, "Warning", "ProvisioningFailed",
+                 "failed to provision volume with StorageClass \"%s\": %s", meta(sc, "name"), err.msg);
     kc_err_release(&err);
     json_decref(pv);
     return rc;
@@ -125,7 +132,12 @@ static int sync_claim(lp *p, const kc_obj *o)
     if (!sc || strcmp(jstr(sc, "provisioner") ?: "", KC_LOCAL_PATH_PROVISIONER)) goto out;
     if (kc_sc_wait_for_consumer(sc) && !node) goto out;
     existing = kc_informer_get(p->pvs, NULL, pvname);
-    if (!existing) rc = create_volume(p, o, claim, sc, kc_sc_wait_for_consumer(sc) ? node : NULL);
+    if (!existing && json_is_object(json_object_get(cs, "selector")))
+        kc_event(p->rec, o, "Warning", "ProvisioningFailed",
+                 "failed to provision volume with StorageClass \"%s\": claim Selector is not supported",
+                 meta(sc, "name"));
+    else if (!existing)
+        rc = create_volume(p, o, claim, sc, kc_sc_wait_for_consumer(sc) ? node : NULL);
 out:
     kc_obj_unref(existing);
     kc_obj_unref(sco);
@@ -220,9 +232,9 @@ static void ensure_class(lp *p)
     }
     kc_err_release(&err);
     json_t *sc = json_pack("{s:s,s:s,s:{s:s,s:{s:s}},s:s,s:s,s:s}", "apiVersion", "storage.k8s.io/v1", "kind",
-                           "StorageClass", "metadata", "name", KC_LOCAL_PATH_CLASS, "annotations", KC_ANN_DEFAULT_CLASS,
-                           "true", "provisioner", KC_LOCAL_PATH_PROVISIONER, "reclaimPolicy", "Delete",
-                           "volumeBindingMode", "WaitForFirstConsumer");
+                           "StorageClass", "metadata", "name", KC_LOCAL_PATH_CLASS, "annotations",
+                           KC_ANN_DEFAULT_CLASS, "true", "provisioner", KC_LOCAL_PATH_PROVISIONER,
+                           "reclaimPolicy", "Delete", "volumeBindingMode", "WaitForFirstConsumer");
     if (kc_client_create(p->c, p->SC, NULL, sc, NULL, &err) < 0 && err.reason != KC_EALREADYEXISTS)
         fprintf(stderr, "local-path-provisioner: create StorageClass %s: %s\n", KC_LOCAL_PATH_CLASS, err.msg);
     kc_err_release(&err);

@@ -11,14 +11,17 @@
  *   volume delete                --> the claim its claimRef names (which becomes Lost)
  *   storage class add/update     --> every unbound claim (default class, provisioning)
  *
- * Four workers share one queue; two claims never take the same volume because a volume is
- * reserved for one claim (under mu) before its claimRef is written. */
+ * Every 15 s all unbound claims and all volumes are synced again (upstream's resync), a safety
+ * net for anything an event did not wake. Four workers share one queue; two claims never take the same volume
+ * because a volume is reserved for one claim (under mu) before its claimRef is written. */
 #include "controllers/pv.h"
 #include "controllers/pv_int.h"
 #include "lib/xalloc.h"
 #include <stdio.h>
+#include <time.h>
 
 #define WORKERS 4
+#define RESYNC_S 15 /* upstream's --pvclaimbinder-sync-period */
 
 typedef struct doc_entry {
     char *key;
@@ -149,12 +152,31 @@ static size_t claim_index(const kc_obj *o, char **keys, size_t max)
     return n;
 }
 
+/* "ns/claim" for each claim an unscheduled, non-terminated pod references (WaitForPodScheduled). */
+static size_t pending_index(const kc_obj *o, char **keys, size_t max)
+{
+    if (!strstr(o->json, "\"persistentVolumeClaim\"") || strstr(o->json, "\"nodeName\"")) return 0;
+    const char *ph = kc_obj_field(o, "status.phase");
+    if (ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"))) return 0;
+    json_t *doc = kc_obj_parse(o), *v;
+    size_t i, n = 0;
+    json_array_foreach(json_object_get(json_object_get(doc, "spec"), "volumes"), i, v)
+    {
+        const char *c =
+            json_string_value(json_object_get(json_object_get(v, "persistentVolumeClaim"), "claimName"));
+        if (c && n < max) keys[n++] = kc_obj_key(o->ns, c);
+    }
+    json_decref(doc);
+    return n;
+}
+
 static void enqueue_unbound_claims(kc_pvctl *p)
 {
     kc_obj **v;
     size_t n = kc_informer_list(p->pvcs, NULL, &v);
     for (size_t i = 0; i < n; i++)
-        if (!strstr(v[i]->json, "\"" KC_ANN_BIND_COMPLETED "\"")) kc_pvctl_enqueue_claim(p, v[i]->ns, v[i]->name);
+        if (!strstr(v[i]->json, "\"" KC_ANN_BIND_COMPLETED "\""))
+            kc_pvctl_enqueue_claim(p, v[i]->ns, v[i]->name);
     kc_objv_free(v, n);
 }
 
@@ -249,8 +271,35 @@ static void class_delete(void *ud, const kc_obj *o)
 static void *starter(void *arg)
 {
     kc_pvctl *p = arg;
-    kc_informer *infs[] = {p->pvs, p->pvcs, p->scs};
-    kc_controller_run(p->ctl, infs, 3);
+    kc_informer *infs[] = {p->pvs, p->pvcs, p->scs, p->pods};
+    kc_controller_run(p->ctl, infs, 4);
+    return NULL;
+}
+
+static void resync_all(kc_pvctl *p)
+{
+    enqueue_unbound_claims(p);
+    kc_obj **v;
+    size_t n = kc_informer_list(p->pvs, NULL, &v);
+    for (size_t i = 0; i < n; i++)
+        kc_pvctl_enqueue_volume(p, v[i]->name);
+    kc_objv_free(v, n);
+}
+
+static void *resyncer(void *arg)
+{
+    kc_pvctl *p = arg;
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += RESYNC_S;
+        if (pthread_cond_timedwait(&p->stop_cv, &p->mu, &ts) == 0 || p->stop) continue;
+        pthread_mutex_unlock(&p->mu);
+        if (kc_informer_synced(p->pvcs) && kc_informer_synced(p->pvs)) resync_all(p);
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -262,12 +311,15 @@ void *kc_pv_binder_start(kc_client *c)
     p->PVC = kc_resource_find("", "v1", "persistentvolumeclaims");
     p->SC = kc_resource_find("storage.k8s.io", "v1", "storageclasses");
     pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->stop_cv, NULL);
     p->rec = kc_recorder_new(c, "persistentvolume-controller", NULL);
     p->ctl = kc_controller_new("persistentvolume-binder", WORKERS, kc_pvctl_sync, p);
     p->pvs = kc_informer_new(c, p->PV, NULL, NULL, NULL);
     p->pvcs = kc_informer_new(c, p->PVC, NULL, NULL, NULL);
     p->scs = kc_informer_new(c, p->SC, NULL, NULL, NULL);
+    p->pods = kc_informer_new(c, kc_resource_find("", "v1", "pods"), NULL, NULL, NULL);
     kc_informer_add_index(p->pvs, "claim", claim_index);
+    kc_informer_add_index(p->pods, "pending", pending_index);
     static const kc_handlers vh = {volume_add, volume_update, volume_delete},
                              ch = {claim_add, claim_update, claim_delete},
                              sh = {class_add, class_update, class_delete};
@@ -277,7 +329,9 @@ void *kc_pv_binder_start(kc_client *c)
     kc_informer_start(p->pvs);
     kc_informer_start(p->pvcs);
     kc_informer_start(p->scs);
+    kc_informer_start(p->pods);
     pthread_create(&p->starter, NULL, starter, p);
+    pthread_create(&p->resyncer, NULL, resyncer, p);
     return p;
 }
 
@@ -288,11 +342,18 @@ void kc_pv_binder_stop(void *ctl)
     kc_informer_stop(p->pvs);
     kc_informer_stop(p->pvcs);
     kc_informer_stop(p->scs);
+    kc_informer_stop(p->pods);
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_signal(&p->stop_cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->resyncer, NULL);
     pthread_join(p->starter, NULL);
     kc_controller_free(p->ctl);
     kc_informer_free(p->pvs);
     kc_informer_free(p->pvcs);
     kc_informer_free(p->scs);
+    kc_informer_free(p->pods);
     kc_recorder_free(p->rec);
     void *v;
     const char *k;
@@ -306,6 +367,7 @@ void kc_pv_binder_stop(void *ctl)
     kc_map_release(&p->docs);
     kc_map_release(&p->reserved);
     pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->stop_cv);
     kc_client_free(p->c);
     free(p);
 }

@@ -9,14 +9,16 @@
 
 typedef struct kc_pvctl {
     kc_client *c;
-    kc_informer *pvs, *pvcs, *scs;
+    kc_informer *pvs, *pvcs, *scs, *pods; /* pods: index "pending" of unscheduled pods by claim */
     kc_controller *ctl; /* keys "c/<ns>/<name>" (claims) and "v/<name>" (volumes) */
     kc_recorder *rec;
     int PV, PVC, SC;
     pthread_mutex_t mu;
     kc_map docs;     /* "<res>/<key>" -> parsed document of one revision */
     kc_map reserved; /* volume name -> claim key, while a bind is being written */
-    pthread_t starter;
+    pthread_t starter, resyncer;
+    pthread_cond_t stop_cv; /* with mu: wakes the resync thread at stop */
+    bool stop;
 } kc_pvctl;
 
 /* The parsed document of a cached object (a new reference), parsed once per revision. */

@@ -50,7 +50,8 @@ bool kc_pvc_has_class(json_t *pvc)
 
 bool kc_sc_is_default(json_t *sc)
 {
-    const char *a = kc_pv_annotation(sc, KC_ANN_DEFAULT_CLASS), *b = kc_pv_annotation(sc, KC_ANN_BETA_DEFAULT_CLASS);
+    const char *a = kc_pv_annotation(sc, KC_ANN_DEFAULT_CLASS),
+               *b = kc_pv_annotation(sc, KC_ANN_BETA_DEFAULT_CLASS);
     return (a && !strcmp(a, "true")) || (b && !strcmp(b, "true"));
 }
 
@@ -115,8 +116,8 @@ int kc_pv_capacity_cmp(json_t *pv, json_t *pvc)
 {
     kc_quantity have, want;
     capacity(pv, &have);
-    kc_quantity_from_json(json_object_get(json_object_get(jpath(pvc, "spec", "resources"), "requests"), "storage"),
-                          &want);
+    kc_quantity_from_json(
+        json_object_get(json_object_get(jpath(pvc, "spec", "resources"), "requests"), "storage"), &want);
     return kc_quantity_cmp(&have, &want);
 }
 
@@ -146,7 +147,8 @@ static bool selector_matches(json_t *pvc, json_t *pv)
     if (!json_is_object(sel)) return true;
     kc_labelsel *s = NULL;
     kc_err err = KC_ERR_INIT;
-    bool ok = kc_labelsel_from_json(sel, &s, &err) == 0 && kc_labelsel_match(s, jpath(pv, "metadata", "labels"));
+    bool ok =
+        kc_labelsel_from_json(sel, &s, &err) == 0 && kc_labelsel_match(s, jpath(pv, "metadata", "labels"));
     kc_err_release(&err);
     kc_labelsel_free(s);
     return ok;
@@ -186,8 +188,8 @@ static unsigned mode_bits(json_t *modes)
     unsigned bits = 0;
     size_t i;
     json_t *v;
-    json_array_foreach(modes, i, v) for (unsigned k = 0; k < 4; k++) if (!strcmp(json_string_value(v) ?: "", names[k]))
-        bits |= 1u << k;
+    json_array_foreach(modes, i, v) for (unsigned k = 0; k < 4; k++) if (!strcmp(json_string_value(v) ?: "",
+                                                                                 names[k])) bits |= 1u << k;
     return bits;
 }
 

@@ -2,7 +2,7 @@
  *
  *   claim  Pending --bind()--> Bound --(volume gone, or bound elsewhere)--> Lost
  *          unbound, no volume fits: default class assigned (nil class), or WaitForFirstConsumer
- *          event, or provisioning asked of the class's provisioner (annotations +
+ *          (WaitForPodScheduled when unscheduled pods use it) event, or provisioning asked of the class's provisioner (annotations +
  *          ExternalProvisioning event), or FailedBinding event
  *   volume Pending/Available --bind()--> Bound --(claim deleted)--> Released --reclaim-->
  *          Retain: stays | Delete: the provisioner deletes it (external) or Failed (no deleter) |
@@ -43,10 +43,11 @@ static int patch(kc_pvctl *p, int res, json_t *obj, const char *sub, json_t *pat
     json_decref(patch);
     kc_err err = KC_ERR_INIT;
     const char *ns = meta(obj, "namespace");
-    int rc = kc_client_patch(p->c, res, *ns ? ns : NULL, meta(obj, "name"), sub, "application/merge-patch+json", s,
-                             out, &err);
+    int rc = kc_client_patch(p->c, res, *ns ? ns : NULL, meta(obj, "name"), sub,
+                             "application/merge-patch+json", s, out, &err);
     if (rc < 0 && err.reason != KC_ECONFLICT && err.reason != KC_ENOTFOUND)
-        fprintf(stderr, "persistentvolume-binder: patch %s %s: %s\n", meta(obj, "name"), sub ? sub : "", err.msg);
+        fprintf(stderr, "persistentvolume-binder: patch %s %s: %s\n", meta(obj, "name"), sub ? sub : "",
+                err.msg);
     kc_err_release(&err);
     free(s);
     return rc;
@@ -76,8 +77,8 @@ static int volume_phase(kc_pvctl *p, const kc_obj *o, json_t *pv, const char *ph
 static json_t *claim_ref(json_t *claim)
 {
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "PersistentVolumeClaim", "namespace",
-                     meta(claim, "namespace"), "name", meta(claim, "name"), "uid", meta(claim, "uid"), "apiVersion",
-                     "v1", "resourceVersion", meta(claim, "resourceVersion"));
+                     meta(claim, "namespace"), "name", meta(claim, "name"), "uid", meta(claim, "uid"),
+                     "apiVersion", "v1", "resourceVersion", meta(claim, "resourceVersion"));
 }
 
 /* bindVolumeToClaim: claimRef to the claim, bound-by-controller when the controller chose it.
@@ -93,7 +94,8 @@ static int bind_volume(kc_pvctl *p, json_t *pv, json_t *claim, json_t **out)
     *out = json_incref(pv);
     if (same && !annotate) return 0;
     json_t *md = json_pack("{s:s}", "resourceVersion", meta(pv, "resourceVersion"));
-    if (annotate) json_object_set_new(md, "annotations", json_pack("{s:s}", KC_ANN_BOUND_BY_CONTROLLER, "yes"));
+    if (annotate)
+        json_object_set_new(md, "annotations", json_pack("{s:s}", KC_ANN_BOUND_BY_CONTROLLER, "yes"));
     json_t *pt = json_pack("{s:o}", "metadata", md);
     if (!same) json_object_set_new(pt, "spec", json_pack("{s:o}", "claimRef", claim_ref(claim)));
     kc_obj *o = NULL;
@@ -112,11 +114,12 @@ static int unbind_volume(kc_pvctl *p, const kc_obj *o, json_t *pv)
 {
     json_t *pt;
     if (kc_pv_annotation(pv, KC_ANN_BOUND_BY_CONTROLLER))
-        pt = json_pack("{s:{s:s,s:{s:n}},s:{s:n}}", "metadata", "resourceVersion", meta(pv, "resourceVersion"),
-                       "annotations", KC_ANN_BOUND_BY_CONTROLLER, "spec", "claimRef");
+        pt =
+            json_pack("{s:{s:s,s:{s:n}},s:{s:n}}", "metadata", "resourceVersion", meta(pv, "resourceVersion"),
+                      "annotations", KC_ANN_BOUND_BY_CONTROLLER, "spec", "claimRef");
     else
-        pt = json_pack("{s:{s:s},s:{s:{s:n}}}", "metadata", "resourceVersion", meta(pv, "resourceVersion"), "spec",
-                       "claimRef", "uid");
+        pt = json_pack("{s:{s:s},s:{s:{s:n}}}", "metadata", "resourceVersion", meta(pv, "resourceVersion"),
+                       "spec", "claimRef", "uid");
     kc_obj *no = NULL;
     int rc = patch(p, p->PV, pv, NULL, pt, &no);
     if (rc == 0 && no) {
@@ -239,22 +242,46 @@ static bool reserved_elsewhere(void *ud, json_t *pv)
 static int provision(kc_pvctl *p, const kc_obj *o, json_t *claim, const char *cls, json_t *sc)
 {
     if (!sc) {
-        kc_event(p->rec, o, "Warning", "ProvisioningFailed", "storageclass.storage.k8s.io \"%s\" not found", cls);
+        kc_event(p->rec, o, "Warning", "ProvisioningFailed", "storageclass.storage.k8s.io \"%s\" not found",
+                 cls);
         return 0;
     }
     const char *prov = jstr(sc, "provisioner") ?: "";
     if (!*prov || !strcmp(prov, KC_NO_PROVISIONER)) return 0;
-    kc_event(p->rec, o, "Normal", "ExternalProvisioning",
-             "Waiting for a volume to be created either by the external provisioner '%s' or manually by the system "
-             "administrator. If volume creation is delayed, please verify that the provisioner is running and "
-             "correctly registered.",
-             prov);
+    kc_event(
+        p->rec, o, "Normal", "ExternalProvisioning",
+        "Waiting for a volume to be created either by the external provisioner '%s' or manually by the "
+        "system "
+        "administrator. If volume creation is delayed, please verify that the provisioner is running and "
+        "correctly registered.",
+        prov);
     const char *have = kc_pv_annotation(claim, KC_ANN_STORAGE_PROVISIONER);
     const char *beta = kc_pv_annotation(claim, KC_ANN_BETA_STORAGE_PROVISIONER);
     if (have && beta && !strcmp(have, prov) && !strcmp(beta, prov)) return 0;
-    json_t *pt = json_pack("{s:{s:s,s:{s:s,s:s}}}", "metadata", "resourceVersion", meta(claim, "resourceVersion"),
-                           "annotations", KC_ANN_STORAGE_PROVISIONER, prov, KC_ANN_BETA_STORAGE_PROVISIONER, prov);
+    json_t *pt =
+        json_pack("{s:{s:s,s:{s:s,s:s}}}", "metadata", "resourceVersion", meta(claim, "resourceVersion"),
+                  "annotations", KC_ANN_STORAGE_PROVISIONER, prov, KC_ANN_BETA_STORAGE_PROVISIONER, prov);
     return patch(p, p->PVC, claim, NULL, pt, NULL);
+}
+
+/* emitEventForUnboundDelayBindingClaim: WaitForPodScheduled naming the unscheduled pods that
+ * use the claim, else WaitForFirstConsumer. */
+static void wait_for_consumer(kc_pvctl *p, const kc_obj *o)
+{
+    kc_obj **v;
+    size_t n = kc_informer_by_index(p->pods, "pending", o->key, &v);
+    if (!n) {
+        kc_event(p->rec, o, "Normal", "WaitForFirstConsumer",
+                 "waiting for first consumer to be created before binding");
+        return;
+    }
+    char names[1024] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < n && len < sizeof names; i++)
+        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? "," : "", v[i]->name);
+    kc_event(p->rec, o, "Normal", "WaitForPodScheduled", "waiting for pod%s %s to be scheduled",
+             n > 1 ? "s" : "", names);
+    kc_objv_free(v, n);
 }
 
 /* No volume fits: default class, wait for a consumer, provision, or report. Pending. */
@@ -263,14 +290,14 @@ static int no_match(kc_pvctl *p, const kc_obj *o, json_t *claim, json_t *sc, boo
     const char *cls = kc_pvc_class(claim);
     char *def = kc_pvc_has_class(claim) ? NULL : default_class(p);
     if (def) { /* retroactive default StorageClass assignment */
-        json_t *pt = json_pack("{s:{s:s},s:{s:s}}", "metadata", "resourceVersion", meta(claim, "resourceVersion"),
-                               "spec", "storageClassName", def);
+        json_t *pt = json_pack("{s:{s:s},s:{s:s}}", "metadata", "resourceVersion",
+                               meta(claim, "resourceVersion"), "spec", "storageClassName", def);
         free(def);
         return patch(p, p->PVC, claim, NULL, pt, NULL);
     }
     int rc = 0;
     if (delay && !kc_pv_annotation(claim, KC_ANN_SELECTED_NODE))
-        kc_event(p->rec, o, "Normal", "WaitForFirstConsumer", "waiting for first consumer to be created before binding");
+        wait_for_consumer(p, o);
     else if (*cls)
         rc = provision(p, o, claim, cls, sc);
     else
@@ -311,7 +338,8 @@ static int unbound_named(kc_pvctl *p, const kc_obj *o, json_t *claim, const char
     const char *why;
     if (!json_is_object(json_object_get(spec(pv), "claimRef"))) {
         if ((why = kc_pv_unsatisfied(pv, claim))) {
-            kc_event(p->rec, o, "Warning", "VolumeMismatch", "Cannot bind to requested volume \"%s\": %s", vname, why);
+            kc_event(p->rec, o, "Warning", "VolumeMismatch", "Cannot bind to requested volume \"%s\": %s",
+                     vname, why);
             rc = claim_status(p, o, claim, "Pending", NULL, NULL, NULL);
         } else {
             rc = bind(p, o, claim, vo, pv);
@@ -319,9 +347,11 @@ static int unbound_named(kc_pvctl *p, const kc_obj *o, json_t *claim, const char
     } else if (kc_pv_bound_to(pv, claim)) {
         rc = bind(p, o, claim, vo, pv);
     } else {
-        kc_event(p->rec, o, "Warning", "FailedBinding", "volume \"%s\" already bound to a different claim.", vname);
-        rc = kc_pv_annotation(claim, KC_ANN_BOUND_BY_CONTROLLER) ? -1
-                                                                 : claim_status(p, o, claim, "Pending", NULL, NULL, NULL);
+        kc_event(p->rec, o, "Warning", "FailedBinding", "volume \"%s\" already bound to a different claim.",
+                 vname);
+        rc = kc_pv_annotation(claim, KC_ANN_BOUND_BY_CONTROLLER)
+                 ? -1
+                 : claim_status(p, o, claim, "Pending", NULL, NULL, NULL);
     }
     json_decref(pv);
     kc_obj_unref(vo);
@@ -332,8 +362,9 @@ static int sync_bound(kc_pvctl *p, const kc_obj *o, json_t *claim)
 {
     const char *vname = jstr(spec(claim), "volumeName") ?: "";
     if (!*vname)
-        return claim_status(p, o, claim, "Lost", NULL, "ClaimLost",
-                            "Bound claim has lost reference to PersistentVolume. Data on the volume is lost!");
+        return claim_status(
+            p, o, claim, "Lost", NULL, "ClaimLost",
+            "Bound claim has lost reference to PersistentVolume. Data on the volume is lost!");
     kc_obj *vo = kc_informer_get(p->pvs, NULL, vname);
     if (!vo)
         return claim_status(p, o, claim, "Lost", NULL, "ClaimLost",
@@ -381,12 +412,14 @@ static int reclaim(kc_pvctl *p, const kc_obj *o, json_t *pv)
 {
     const char *policy = jstr(spec(pv), "persistentVolumeReclaimPolicy") ?: "Retain";
     if (!strcmp(policy, "Recycle"))
-        return volume_phase(p, o, pv, "Failed", "VolumeFailedRecycle", "No recycler plugin found for the volume!");
+        return volume_phase(p, o, pv, "Failed", "VolumeFailedRecycle",
+                            "No recycler plugin found for the volume!");
     if (strcmp(policy, "Delete")) return 0;
     const char *prov = kc_pv_annotation(pv, KC_ANN_PROVISIONED_BY);
     if (prov && *prov && strncmp(prov, "kubernetes.io/", 14)) return 0;
     char msg[512];
-    snprintf(msg, sizeof msg, "error getting deleter volume plugin for volume \"%s\": no deletable volume plugin matched",
+    snprintf(msg, sizeof msg,
+             "error getting deleter volume plugin for volume \"%s\": no deletable volume plugin matched",
              o->name);
     return volume_phase(p, o, pv, "Failed", "VolumeFailedDelete", msg);
 }
@@ -433,10 +466,12 @@ static int claimed_volume(kc_pvctl *p, const kc_obj *o, json_t *pv, json_t *ref)
     if (!*vname) {
         if (kc_pv_mode_mismatch(claim, pv)) {
             kc_event(p->rec, o, "Warning", "VolumeMismatch",
-                     "Cannot bind PersistentVolume to requested PersistentVolumeClaim \"%s\" due to incompatible volumeMode.",
+                     "Cannot bind PersistentVolume to requested PersistentVolumeClaim \"%s\" due to "
+                     "incompatible volumeMode.",
                      co->name);
             kc_event(p->rec, co, "Warning", "VolumeMismatch",
-                     "Cannot bind PersistentVolume \"%s\" to requested PersistentVolumeClaim due to incompatible volumeMode.",
+                     "Cannot bind PersistentVolume \"%s\" to requested PersistentVolumeClaim due to "
+                     "incompatible volumeMode.",
                      o->name);
         } else {
             kc_pvctl_enqueue_claim(p, co->ns, co->name);

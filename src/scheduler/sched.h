@@ -341,7 +341,8 @@ void kc_sched_vstate_free(struct kc_sched_vstate *s);
  * waits until the claims are bound and then calls bind (or fail). */
 bool kc_sched_volume_prebind(kc_sched_volumes *v, kc_sched_cache *c, const kc_sched_pod *p, const char *node);
 
-extern const char KC_SCHED_ERR_VOL_NODE[], KC_SCHED_ERR_VOL_BIND[], KC_SCHED_ERR_VOL_PV_MISSING[];
+extern const char KC_SCHED_ERR_VOL_NODE[], KC_SCHED_ERR_VOL_BIND[], KC_SCHED_ERR_VOL_PV_MISSING[],
+    KC_SCHED_ERR_VOL_RWOP[];
 
 /* ---- scores ---- */
 

@@ -9,6 +9,9 @@
  *              PersistentVolumeClaims"
  *              bound -> its volume; unbound WaitForFirstConsumer ("delayed") -> volumes of its
  *              class that could take it
+ *              a ReadWriteOncePod claim already used by a scheduled pod (VolumeRestrictions) ->
+ *              every node "node has pod using PersistentVolumeClaim with the same name and
+ *              ReadWriteOncePod access mode" (Unschedulable: preemption may help)
  *   Filter     (per node, all UnschedulableAndUnresolvable)
  *              a bound claim's volume is gone -> "...bound to non-existent pv(s)"
  *              its node affinity excludes the node -> "node(s) had volume node affinity conflict"
@@ -30,13 +33,18 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PREBIND_WORKERS 8
 #define BIND_TIMEOUT_MS 120000
+#define CATCH_UP_MS 50
 
 const char KC_SCHED_ERR_VOL_NODE[] = "node(s) had volume node affinity conflict";
 const char KC_SCHED_ERR_VOL_BIND[] = "node(s) didn't find available persistent volumes to bind";
-const char KC_SCHED_ERR_VOL_PV_MISSING[] = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
+const char KC_SCHED_ERR_VOL_RWOP[] =
+    "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode";
+const char KC_SCHED_ERR_VOL_PV_MISSING[] =
+    "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
 
 enum { VI_PVC, VI_PV, VI_SC, NVI };
 enum { ACT_NONE, ACT_BIND_PV, ACT_SELECT_NODE };
@@ -55,9 +63,9 @@ typedef struct vjob {
     kc_obj *pod;
     char *node;
     size_t n;
-    char **claims;  /* "ns/name" */
+    char **claims; /* "ns/name" */
     int *act;
-    char **pv;      /* ACT_BIND_PV: the volume */
+    char **pv, **pvrv; /* ACT_BIND_PV: the volume, and the revision it was chosen at */
     uint64_t deadline;
     struct vjob *next;
 } vjob;
@@ -77,6 +85,7 @@ struct kc_sched_volumes {
     kc_map docs;     /* "<i>/<key>" -> docent */
     kc_map reserved; /* volume name -> claim key (owned value, key inside it) */
     vjob *todo, **todo_tail, *waiting;
+    uint64_t last_sweep; /* ms: the last look at every waiting job */
     bool stop;
     pthread_t workers[PREBIND_WORKERS];
 };
@@ -84,10 +93,10 @@ struct kc_sched_volumes {
 typedef struct vclaim {
     const char *name;
     docent *claim;
-    docent *pv;      /* bound: its volume (NULL when missing) */
-    bool delayed;    /* unbound, WaitForFirstConsumer */
-    docent *sc;      /* delayed: the class */
-    docent **cands;  /* delayed: volumes of its class */
+    docent *pv;     /* bound: its volume (NULL when missing) */
+    bool delayed;   /* unbound, WaitForFirstConsumer */
+    docent *sc;     /* delayed: the class */
+    docent **cands; /* delayed: volumes of its class */
     size_t ncands;
 } vclaim;
 
@@ -95,6 +104,7 @@ struct kc_sched_vstate {
     kc_sched_volumes *v;
     vclaim *c;
     size_t n;
+    int rwop_conflicts; /* VolumeRestrictions: scheduled pods using a ReadWriteOncePod claim of ours */
 };
 
 /* ---- the parsed-document cache ---- */
@@ -125,9 +135,11 @@ static docent *doc_of(kc_sched_volumes *v, int which, const kc_obj *o)
     n->key = xstrdup(key);
     n->rev = o->rev;
     n->doc = kc_obj_parse(o);
-    json_t *req = json_object_get(json_object_get(json_object_get(n->doc, "spec"), "nodeAffinity"), "required");
+    json_t *req =
+        json_object_get(json_object_get(json_object_get(n->doc, "spec"), "nodeAffinity"), "required");
     n->has_affinity = which == VI_PV && json_is_object(req);
-    if (n->has_affinity) n->terms = kc_sched_nterms_parse(json_object_get(req, "nodeSelectorTerms"), false, &n->nterms);
+    if (n->has_affinity)
+        n->terms = kc_sched_nterms_parse(json_object_get(req, "nodeSelectorTerms"), false, &n->nterms);
     pthread_mutex_lock(&v->mu);
     docent *old = kc_map_put(&v->docs, n->key, n);
     pthread_mutex_unlock(&v->mu);
@@ -230,6 +242,20 @@ static char *fmt(const char *f, const char *a)
     return s;
 }
 
+/* A claim is created before the pod that mounts it, but the claim informer may be a little
+ * behind the pod informer: before calling a claim missing, give the claim informer up to
+ * CATCH_UP_MS to reach the pod's revision (true when it did). Claims that really are missing
+ * cost that wait once per attempt only while no claim event arrives. The same holds for the
+ * volume of a claim just bound. */
+static bool catch_up(kc_sched_volumes *v, int which, uint64_t rev)
+{
+    for (int i = 0; i < CATCH_UP_MS; i++) {
+        if (kc_informer_last_rev(v->inf[which]) >= rev) return true;
+        usleep(1000);
+    }
+    return false;
+}
+
 /* The pod's claims (podHasPVCs); a message when one is missing or being deleted. */
 static char *collect_claims(kc_sched_volumes *v, kc_sched_pod *p, json_t *pod, struct kc_sched_vstate *s)
 {
@@ -237,19 +263,23 @@ static char *collect_claims(kc_sched_volumes *v, kc_sched_pod *p, json_t *pod, s
     json_t *vol;
     json_array_foreach(json_object_get(json_object_get(pod, "spec"), "volumes"), i, vol)
     {
-        const char *claim = json_string_value(json_object_get(json_object_get(vol, "persistentVolumeClaim"), "claimName"));
+        const char *claim =
+            json_string_value(json_object_get(json_object_get(vol, "persistentVolumeClaim"), "claimName"));
         bool eph = !claim && json_object_get(vol, "ephemeral");
         char eph_name[512];
         if (eph) {
-            snprintf(eph_name, sizeof eph_name, "%s-%s", p->name, json_string_value(json_object_get(vol, "name")) ?: "");
+            snprintf(eph_name, sizeof eph_name, "%s-%s", p->name,
+                     json_string_value(json_object_get(vol, "name")) ?: "");
             claim = eph_name;
         }
         if (!claim || has_claim(s, claim)) continue; /* two volumes of one claim count once */
         docent *c = lookup(v, VI_PVC, p->ns, claim);
+        if (!c && catch_up(v, VI_PVC, p->obj->rev)) c = lookup(v, VI_PVC, p->ns, claim);
         if (!c)
-            return fmt(eph ? "waiting for ephemeral volume controller to create the persistentvolumeclaim \"%s\""
-                           : "persistentvolumeclaim \"%s\" not found",
-                       claim);
+            return fmt(
+                eph ? "waiting for ephemeral volume controller to create the persistentvolumeclaim \"%s\""
+                    : "persistentvolumeclaim \"%s\" not found",
+                claim);
         if (json_object_get(json_object_get(c->doc, "metadata"), "deletionTimestamp")) {
             docent_unref(c);
             return fmt("persistentvolumeclaim \"%s\" is being deleted", claim);
@@ -283,7 +313,9 @@ static const char *classify(kc_sched_volumes *v, struct kc_sched_vstate *s)
         vclaim *c = &s->c[i];
         json_t *spec = json_object_get(c->claim->doc, "spec");
         if (fully_bound(c->claim->doc)) {
-            c->pv = lookup(v, VI_PV, NULL, json_string_value(json_object_get(spec, "volumeName")));
+            const char *vn = json_string_value(json_object_get(spec, "volumeName"));
+            c->pv = lookup(v, VI_PV, NULL, vn);
+            if (!c->pv && catch_up(v, VI_PV, c->claim->rev)) c->pv = lookup(v, VI_PV, NULL, vn);
             continue;
         }
         const char *vn = json_string_value(json_object_get(spec, "volumeName"));
@@ -295,6 +327,45 @@ static const char *classify(kc_sched_volumes *v, struct kc_sched_vstate *s)
         if (!kc_pv_annotation(c->claim->doc, KC_ANN_SELECTED_NODE)) candidates(v, c);
     }
     return NULL;
+}
+
+static bool pod_mounts(const kc_sched_pod *o, const char *claim)
+{
+    if (!strstr(o->obj->json, claim)) return false; /* cheap pre-check */
+    json_t *doc = kc_obj_parse(o->obj), *vol;
+    size_t i;
+    bool uses = false;
+    json_array_foreach(json_object_get(json_object_get(doc, "spec"), "volumes"), i, vol)
+    {
+        const char *c =
+            json_string_value(json_object_get(json_object_get(vol, "persistentVolumeClaim"), "claimName"));
+        uses |= c && !strcmp(c, claim);
+    }
+    json_decref(doc);
+    return uses;
+}
+
+/* VolumeRestrictions' PreFilter: each ReadWriteOncePod claim of the pod already used by a
+ * scheduled (or assumed) pod is a conflict. */
+static int rwop_conflicts(kc_sched_cache *cache, const kc_sched_pod *p, struct kc_sched_vstate *s)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        json_t *modes = json_object_get(json_object_get(s->c[i].claim->doc, "spec"), "accessModes"), *m;
+        size_t k;
+        bool rwop = false;
+        json_array_foreach(modes, k, m) rwop |= !strcmp(json_string_value(m) ?: "", "ReadWriteOncePod");
+        if (!rwop) continue;
+        void *v;
+        for (size_t it = 0; kc_map_next(&cache->pods, &it, NULL, &v);) {
+            const kc_sched_pod *o = v;
+            if (strcmp(o->key, p->key) && !strcmp(o->ns, p->ns) && pod_mounts(o, s->c[i].name)) {
+                n++;
+                break;
+            }
+        }
+    }
+    return n;
 }
 
 void kc_sched_volume_prefilter(kc_sched_cycle *cy)
@@ -315,6 +386,7 @@ void kc_sched_volume_prefilter(kc_sched_cycle *cy)
         cy->prefilter_msg = msg;
         return;
     }
+    s->rwop_conflicts = cy->cache ? rwop_conflicts(cy->cache, p, s) : 0;
     cy->vol = s;
 }
 
@@ -341,7 +413,8 @@ static bool topology_allows(json_t *sc, const kc_sched_node *n)
         {
             const char *have = kc_sched_node_label(n, json_string_value(json_object_get(e, "key")) ?: "");
             bool in = false;
-            json_array_foreach(json_object_get(e, "values"), j, val) in |= have && !strcmp(have, json_string_value(val) ?: "");
+            json_array_foreach(json_object_get(e, "values"), j, val) in |=
+                have && !strcmp(have, json_string_value(val) ?: "");
             all &= in;
         }
         if (all) return true;
@@ -409,8 +482,10 @@ static int find_pod_volumes(struct kc_sched_vstate *s, const kc_sched_node *n, i
         vclaim *c = &s->c[i];
         if (act) act[i] = ACT_NONE, pvs[i] = NULL;
         if (!c->delayed) {
-            if (!c->pv) missing = true;
-            else if (!pv_fits_node(c->pv, n)) conflict = true;
+            if (!c->pv)
+                missing = true;
+            else if (!pv_fits_node(c->pv, n))
+                conflict = true;
             continue;
         }
         const char *sel = kc_pv_annotation(c->claim->doc, KC_ANN_SELECTED_NODE);
@@ -430,6 +505,10 @@ static int find_pod_volumes(struct kc_sched_vstate *s, const kc_sched_node *n, i
 
 int kc_sched_volume_filter(kc_sched_cycle *cy, const kc_sched_node *n, kc_sched_status *st)
 {
+    if (cy->vol->rwop_conflicts) { /* VolumeRestrictions runs first; preemption may help */
+        *st = (kc_sched_status){KC_SCHED_UNSCHEDULABLE, 1, {KC_SCHED_ERR_VOL_RWOP}};
+        return st->code;
+    }
     int bad = find_pod_volumes(cy->vol, n, NULL, NULL);
     if (!bad) return KC_SCHED_OK;
     st->code = KC_SCHED_UNRESOLVABLE;
@@ -446,8 +525,8 @@ static void job_free(vjob *j)
 {
     kc_obj_unref(j->pod);
     for (size_t i = 0; i < j->n; i++)
-        free(j->claims[i]), free(j->pv[i]);
-    free(j->claims), free(j->pv), free(j->act), free(j->node);
+        free(j->claims[i]), free(j->pv[i]), free(j->pvrv[i]);
+    free(j->claims), free(j->pv), free(j->pvrv), free(j->act), free(j->node);
     free(j);
 }
 
@@ -466,10 +545,12 @@ static vjob *plan(kc_sched_volumes *v, kc_sched_cycle *cy, const char *node_name
         j->n = s->n;
         j->claims = xcalloc(s->n, sizeof *j->claims);
         j->pv = xcalloc(s->n, sizeof *j->pv);
+        j->pvrv = xcalloc(s->n, sizeof *j->pvrv);
         j->act = act, act = NULL;
         for (size_t i = 0; i < s->n; i++) {
             j->claims[i] = kc_obj_key(cy->pod->ns, s->c[i].name);
             if (pvs[i]) j->pv[i] = xstrdup(meta(pvs[i], "name"));
+            if (pvs[i]) j->pvrv[i] = xstrdup(meta(pvs[i], "resourceVersion"));
             if (pvs[i]) reserve(v, j->pv[i], j->claims[i]);
         }
     }
@@ -512,11 +593,13 @@ bool kc_sched_volume_prebind(kc_sched_volumes *v, kc_sched_cache *c, const kc_sc
     return true;
 }
 
-static int merge_patch(kc_sched_volumes *v, int which, const char *ns, const char *name, json_t *pt, kc_err *err)
+static int merge_patch(kc_sched_volumes *v, int which, const char *ns, const char *name, json_t *pt,
+                       kc_err *err)
 {
     char *s = json_dumps(pt, JSON_COMPACT);
     json_decref(pt);
-    int rc = kc_client_patch(v->c, v->res[which], ns, name, NULL, "application/merge-patch+json", s, NULL, err);
+    int rc =
+        kc_client_patch(v->c, v->res[which], ns, name, NULL, "application/merge-patch+json", s, NULL, err);
     free(s);
     return rc;
 }
@@ -530,13 +613,15 @@ static int write_bindings(kc_sched_volumes *v, vjob *j, kc_err *err)
         const char *ns = j->claims[i], *name = slash + 1;
         int rc = 0;
         if (j->act[i] == ACT_SELECT_NODE) {
-            rc = merge_patch(v, VI_PVC, ns, name,
-                             json_pack("{s:{s:{s:s}}}", "metadata", "annotations", KC_ANN_SELECTED_NODE, j->node), err);
+            rc = merge_patch(
+                v, VI_PVC, ns, name,
+                json_pack("{s:{s:{s:s}}}", "metadata", "annotations", KC_ANN_SELECTED_NODE, j->node), err);
         } else if (j->act[i] == ACT_BIND_PV) {
             docent *c = lookup(v, VI_PVC, ns, name);
             if (c)
                 rc = merge_patch(v, VI_PV, NULL, j->pv[i],
-                                 json_pack("{s:{s:{s:s}},s:{s:{s:s,s:s,s:s,s:s,s:s,s:s}}}", "metadata", "annotations",
+                                 json_pack("{s:{s:s,s:{s:s}},s:{s:{s:s,s:s,s:s,s:s,s:s,s:s}}}", "metadata",
+                                           "resourceVersion", j->pvrv[i], "annotations",
                                            KC_ANN_BOUND_BY_CONTROLLER, "yes", "spec", "claimRef", "kind",
                                            "PersistentVolumeClaim", "namespace", ns, "name", name, "uid",
                                            meta(c->doc, "uid"), "apiVersion", "v1", "resourceVersion",
@@ -632,7 +717,9 @@ static void *worker(void *arg)
             ts.tv_nsec += 200 * 1000000L;
             if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
             pthread_cond_timedwait(&v->cv, &v->wmu, &ts);
-            if (!v->todo && v->waiting) {
+            uint64_t now = kc_sched_now_ms();
+            if (!v->todo && v->waiting && now - v->last_sweep >= 200) { /* one worker sweeps */
+                v->last_sweep = now;
                 pthread_mutex_unlock(&v->wmu);
                 check_waiting(v, NULL); /* deadlines (and anything missed) */
                 pthread_mutex_lock(&v->wmu);
@@ -726,10 +813,10 @@ kc_sched_volumes *kc_sched_volumes_new(kc_client *c, void (*wake)(void *ud), voi
     pthread_mutex_init(&v->wmu, NULL);
     pthread_cond_init(&v->cv, NULL);
     v->todo_tail = &v->todo;
-    static const char *const res[NVI][2] = {{"", "persistentvolumeclaims"}, {"", "persistentvolumes"},
-                                            {"storage.k8s.io", "storageclasses"}};
-    static const kc_handlers h[NVI] = {{pvc_set, pvc_update, pvc_delete}, {pv_set, pv_update, pv_delete},
-                                       {sc_set, sc_update, sc_delete}};
+    static const char *const res[NVI][2] = {
+        {"", "persistentvolumeclaims"}, {"", "persistentvolumes"}, {"storage.k8s.io", "storageclasses"}};
+    static const kc_handlers h[NVI] = {
+        {pvc_set, pvc_update, pvc_delete}, {pv_set, pv_update, pv_delete}, {sc_set, sc_update, sc_delete}};
     for (int i = 0; i < NVI; i++) {
         v->res[i] = kc_resource_find(res[i][0], "v1", res[i][1]);
         v->inf[i] = kc_informer_new(c, v->res[i], NULL, NULL, NULL);
@@ -740,7 +827,8 @@ kc_sched_volumes *kc_sched_volumes_new(kc_client *c, void (*wake)(void *ud), voi
     return v;
 }
 
-void kc_sched_volumes_set_binder(kc_sched_volumes *v, kc_sched_vbind_fn bind, kc_sched_vfail_fn fail, void *ud)
+void kc_sched_volumes_set_binder(kc_sched_volumes *v, kc_sched_vbind_fn bind, kc_sched_vfail_fn fail,
+                                 void *ud)
 {
     v->bind = bind, v->fail = fail, v->bind_ud = ud;
     for (int i = 0; i < PREBIND_WORKERS; i++)

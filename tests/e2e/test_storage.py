@@ -388,3 +388,80 @@ def test_wait_for_first_consumer_static_local_volumes(kubectl, ns):
     finally:
         kubectl("delete", "pod", "--all", "-n", ns, "--grace-period=0", "--force")
         kubectl("delete", "sc", ns)
+
+
+def test_provisioner_refuses_claim_selector(kubectl, ns):
+    apply(kubectl, ns, pvc("sel", "1Gi", selector={"matchLabels": {"tier": "gold"}}), pod("p", "sel"))
+    wait_for(lambda: ("ProvisioningFailed",
+                      'failed to provision volume with StorageClass "local-path": claim Selector is not supported')
+             in events(kubectl, ns, "sel"), what="ProvisioningFailed event")
+    assert phase(kubectl, "pvc", "sel", "-n", ns) == "Pending"
+    assert phase(kubectl, "pod", "p", "-n", ns) == "Pending"
+    kubectl.ok("delete", "pod", "p", "-n", ns, "--grace-period=0", "--force")
+
+
+def test_read_write_once_pod_is_enforced_by_the_scheduler(kubectl, ns):
+    apply(kubectl, ns, pv(ns + "-o", "1Gi", ns, modes=("ReadWriteOncePod",)),
+          pvc("solo", "1Gi", ns, modes=("ReadWriteOncePod",)), pod("first", "solo"))
+    wait_phase(kubectl, "Running", "pod", "first", "-n", ns)
+    apply(kubectl, ns, pod("second", "solo"))
+
+    def msg():
+        p = get(kubectl, "pod", "second", "-n", ns)
+        conds = [c for c in p.get("status", {}).get("conditions", []) if c["type"] == "PodScheduled"]
+        return conds and conds[0].get("message")
+    m = wait_for(msg, what="second pod unschedulable")
+    assert m.startswith("0/3 nodes are available: 3 node has pod using PersistentVolumeClaim with the same name "
+                        "and ReadWriteOncePod access mode."), m
+    kubectl.ok("delete", "pod", "first", "-n", ns, "--grace-period=0", "--force")
+    wait_phase(kubectl, "Running", "pod", "second", "-n", ns, timeout=20)
+
+
+def test_wait_for_pod_scheduled_event(kubectl, ns):
+    apply(kubectl, ns, pvc("data", "1Gi"), pod("stuck", "data", nodeSelector={"no-such": "node"}))
+    wait_for(lambda: get(kubectl, "pod", "stuck", "-n", ns).get("status", {}).get("conditions"),
+             what="stuck pod unschedulable")
+    kubectl.ok("annotate", "pvc", "data", "-n", ns, "poke=1")  # any change makes the binder look again
+    wait_for(lambda: ("WaitForPodScheduled", "waiting for pod stuck to be scheduled") in events(kubectl, ns, "data"),
+             what="WaitForPodScheduled event")
+    assert phase(kubectl, "pvc", "data", "-n", ns) == "Pending"
+
+
+def test_bindings_survive_a_restart_and_nothing_flaps(tmp_path):
+    """Bound claims, their provisioned volumes and the pods on them come back as they were after
+    a restart, and once settled the storage controllers write nothing (no status ping-pong)."""
+    from conftest import Kubectl
+    srv = Server(tmp_path / "data", args=["--sim-nodes", "2"]).start()
+    try:
+        home = tmp_path / "home"
+        home.mkdir()
+        k = Kubectl(srv, tmp_path / "kcache", home)
+        apply(k, "default", pvc("keep", "1Gi"), pod("user", "keep"), pv("restart-r", "1Gi", "manual"),
+              pvc("static", "1Gi", "manual"))
+        wait_phase(k, "Running", "pod", "user", "-n", "default")
+        wait_phase(k, "Bound", "pvc", "keep", "-n", "default")
+        wait_phase(k, "Bound", "pvc", "static", "-n", "default")
+        before = {n: get(k, "pvc", n, "-n", "default")["spec"]["volumeName"] for n in ("keep", "static")}
+        node = get(k, "pod", "user", "-n", "default")["spec"]["nodeName"]
+        srv.stop()
+        srv.start()
+        time.sleep(2)
+
+        def rev():
+            st, doc, _ = srv.api("GET", "/api/v1/persistentvolumes")
+            return int(doc["metadata"]["resourceVersion"])
+        r0 = rev()
+        time.sleep(2)
+        for n in ("keep", "static"):
+            c = get(k, "pvc", n, "-n", "default")
+            assert c["status"]["phase"] == "Bound" and c["spec"]["volumeName"] == before[n]
+            assert phase(k, "pv", before[n]) == "Bound"
+        assert get(k, "pod", "user", "-n", "default")["spec"]["nodeName"] == node
+        st, doc, _ = srv.api("GET", "/api/v1/persistentvolumeclaims")
+        # nothing but node heartbeats may have been written meanwhile: no claim or volume changed
+        changed = [i["metadata"]["name"] for i in doc["items"] if int(i["metadata"]["resourceVersion"]) > r0]
+        st, pvs, _ = srv.api("GET", "/api/v1/persistentvolumes")
+        changed += [i["metadata"]["name"] for i in pvs["items"] if int(i["metadata"]["resourceVersion"]) > r0]
+        assert changed == [], changed
+    finally:
+        srv.stop()

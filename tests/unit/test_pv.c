@@ -21,7 +21,8 @@ static json_t *vol(const char *name, const char *size, const char *modes, const 
 {
     char buf[2048];
     snprintf(buf, sizeof buf,
-             "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"tier\":\"%s\"}},\"spec\":{\"capacity\":{\"storage\":\"%s\"},"
+             "{\"metadata\":{\"name\":\"%s\",\"labels\":{\"tier\":\"%s\"}},\"spec\":{\"capacity\":{"
+             "\"storage\":\"%s\"},"
              "\"accessModes\":%s%s%s%s%s},\"status\":{\"phase\":\"%s\"}}",
              name, strchr(name, 'g') ? "gold" : "silver", size, modes, cls ? ",\"storageClassName\":\"" : "",
              cls ? cls : "", cls ? "\"" : "", extra ? extra : "", phase);
@@ -31,10 +32,11 @@ static json_t *vol(const char *name, const char *size, const char *modes, const 
 static json_t *claim(const char *size, const char *modes, const char *cls_json, const char *extra)
 {
     char buf[2048];
-    snprintf(buf, sizeof buf,
-             "{\"metadata\":{\"name\":\"c\",\"namespace\":\"ns\",\"uid\":\"u1\"},\"spec\":{\"accessModes\":%s,"
-             "\"resources\":{\"requests\":{\"storage\":\"%s\"}}%s%s}}",
-             modes, size, cls_json ? cls_json : "", extra ? extra : "");
+    snprintf(
+        buf, sizeof buf,
+        "{\"metadata\":{\"name\":\"c\",\"namespace\":\"ns\",\"uid\":\"u1\"},\"spec\":{\"accessModes\":%s,"
+        "\"resources\":{\"requests\":{\"storage\":\"%s\"}}%s%s}}",
+        modes, size, cls_json ? cls_json : "", extra ? extra : "");
     return J(buf);
 }
 
@@ -50,7 +52,8 @@ static const char *name_of(json_t *pv)
 
 Test(pv_match, classes)
 {
-    json_t *unset = claim("1Gi", RWO, NULL, NULL), *empty = claim("1Gi", RWO, ",\"storageClassName\":\"\"", NULL);
+    json_t *unset = claim("1Gi", RWO, NULL, NULL),
+           *empty = claim("1Gi", RWO, ",\"storageClassName\":\"\"", NULL);
     json_t *beta = J("{\"metadata\":{\"annotations\":{\"volume.beta.kubernetes.io/storage-class\":\"old\"}},"
                      "\"spec\":{\"storageClassName\":\"new\"}}");
     cr_expect_str_eq(kc_pvc_class(unset), "");
@@ -58,8 +61,9 @@ Test(pv_match, classes)
     cr_expect_str_eq(kc_pvc_class(empty), "");
     cr_expect(kc_pvc_has_class(empty), "an explicit \"\" is a class");
     cr_expect_str_eq(kc_pvc_class(beta), "old");
-    json_t *sc = J("{\"metadata\":{\"annotations\":{\"storageclass.beta.kubernetes.io/is-default-class\":\"true\"}},"
-                   "\"volumeBindingMode\":\"WaitForFirstConsumer\"}");
+    json_t *sc =
+        J("{\"metadata\":{\"annotations\":{\"storageclass.beta.kubernetes.io/is-default-class\":\"true\"}},"
+          "\"volumeBindingMode\":\"WaitForFirstConsumer\"}");
     cr_expect(kc_sc_is_default(sc));
     cr_expect(kc_sc_wait_for_consumer(sc));
     json_decref(unset), json_decref(empty), json_decref(beta), json_decref(sc);
@@ -132,7 +136,8 @@ Test(pv_match, empty_class_mode_and_selector)
     json_t *block = claim("1Gi", RWO, ",\"storageClassName\":\"\"", ",\"volumeMode\":\"Block\"");
     cr_expect_str_eq(name_of(kc_pv_best_match(block, v, 3, false, NULL, NULL)), "blockg");
     cr_expect_null(kc_pv_best_match(block, v, 2, false, NULL, NULL), "Block never binds Filesystem");
-    json_t *gold = claim("1Gi", RWO, ",\"storageClassName\":\"\"", ",\"selector\":{\"matchLabels\":{\"tier\":\"gold\"}}");
+    json_t *gold = claim("1Gi", RWO, ",\"storageClassName\":\"\"",
+                         ",\"selector\":{\"matchLabels\":{\"tier\":\"gold\"}}");
     cr_expect_null(kc_pv_best_match(gold, v, 2, false, NULL, NULL));
     json_t *goldfs = vol("goldfs", "2Gi", RWO, NULL, "Available", NULL);
     cr_expect_str_eq(name_of(kc_pv_best_match(gold, &goldfs, 1, false, NULL, NULL)), "goldfs");
@@ -174,9 +179,10 @@ Test(pv_match, scheduler_path_checks_node_and_modes)
 
 Test(local_path, provisioned_volume)
 {
-    json_t *c = J("{\"metadata\":{\"name\":\"data\",\"namespace\":\"ns\",\"uid\":\"abc\",\"resourceVersion\":\"7\"},"
-                  "\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":{\"storage\":\"2Gi\"}},"
-                  "\"storageClassName\":\"local-path\"}}");
+    json_t *c =
+        J("{\"metadata\":{\"name\":\"data\",\"namespace\":\"ns\",\"uid\":\"abc\",\"resourceVersion\":\"7\"},"
+          "\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":{\"storage\":\"2Gi\"}},"
+          "\"storageClassName\":\"local-path\"}}");
     json_t *sc = J("{\"metadata\":{\"name\":\"local-path\"},\"provisioner\":\"rancher.io/local-path\","
                    "\"volumeBindingMode\":\"WaitForFirstConsumer\"}");
     json_t *pv = kc_local_path_volume(c, sc, "node-1", "/data/storage");
