@@ -426,7 +426,7 @@ static ix_name *compile_node(const kc_dns_zone *z, const kc_dns_index *ix, kc_dn
     for (size_t i = 0; i < nu;) {
         size_t j = i;
         while (j < nu && u[j].type == u[i].type) j++;
-        compile_set(z, ix, w, c, &b, name, u + i, j - i, nd->apex);
+        if (u[i].type != KC_DNS_EXISTS) compile_set(z, ix, w, c, &b, name, u + i, j - i, nd->apex);
         i = j;
     }
     free(u);

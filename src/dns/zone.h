@@ -27,7 +27,9 @@ typedef struct kc_dns_zone kc_dns_zone;
 typedef struct kc_dns_index kc_dns_index;
 
 /* One record: A (ip, host order), CNAME/PTR (target), SRV (port, target; priority 0, weight
- * 100/count as CoreDNS), TXT (target holds the text). */
+ * 100/count as CoreDNS), TXT (target holds the text), or KC_DNS_EXISTS: no data, the name merely
+ * exists (answers NODATA). */
+#define KC_DNS_EXISTS 0
 typedef struct kc_dns_rr {
     uint16_t type;
     uint32_t ip;

@@ -172,3 +172,22 @@ Test(dns_source, services_slices_and_pods)
     await("10-244-9-9.default.pod.cluster.local", KC_DNS_A, KC_DNS_NXDOMAIN, NULL);
     cr_assert_gt(kc_dns_source_generation(src), 5);
 }
+
+Test(dns_source, namespaces_exist_and_address_external_names_are_not_cnames)
+{
+    await("default.svc.cluster.local", KC_DNS_A, KC_DNS_NOERROR, ""); /* NODATA: it exists */
+    cr_assert_eq(ask("nowhere.svc.cluster.local", KC_DNS_A).rcode, KC_DNS_NXDOMAIN);
+    kc_err err = KC_ERR_INIT;
+    json_t *ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", "quiet");
+    cr_assert_eq(kc_client_create(c, kc_resource_find("", "v1", "namespaces"), NULL, ns, NULL, &err), 0, "%s",
+                 err.msg);
+    json_decref(ns);
+    await("quiet.svc.cluster.local", KC_DNS_A, KC_DNS_NOERROR, "");
+    await("quiet.pod.cluster.local", KC_DNS_A, KC_DNS_NOERROR, "");
+    create(SVC, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"byip\"},"
+                "\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"192.0.2.1\"}}");
+    create(SVC, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"byname\"},"
+                "\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"example.org\"}}");
+    await("byname.default.svc.cluster.local", KC_DNS_A, KC_DNS_NOERROR, "type5");
+    cr_assert_eq(ask("byip.default.svc.cluster.local", KC_DNS_A).rcode, KC_DNS_NXDOMAIN);
+}
