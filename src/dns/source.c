@@ -84,7 +84,7 @@ struct kc_dns_source {
     kc_informer *inf[NKIND]; /* services, endpointslices, pods, namespaces */
     kc_wq *q;
     kc_map recs[NKIND]; /* key -> record, builder thread only */
-    kc_map dirty;   /* zone owners ("s/ns/name", "p/ns/name") to regenerate: key -> itself */
+    kc_map dirty;       /* zone owners ("s/ns/name", "p/ns/name") to regenerate: key -> itself */
     kc_dns_zone *zone;
     pthread_t th;
     volatile bool stop;
@@ -112,12 +112,15 @@ static void enqueue(kc_dns_source *s, int kind, const kc_obj *o)
     free(k);
 }
 
-#define HANDLERS(K, tag)                                                                                       \
-    static void add_##tag(void *ud, const kc_obj *o) { enqueue(ud, K, o); }                                    \
-    static void upd_##tag(void *ud, const kc_obj *old, const kc_obj *o)                                         \
-    {                                                                                                          \
-        (void)old;                                                                                             \
-        enqueue(ud, K, o);                                                                                     \
+#define HANDLERS(K, tag)                                                                                     \
+    static void add_##tag(void *ud, const kc_obj *o)                                                         \
+    {                                                                                                        \
+        enqueue(ud, K, o);                                                                                   \
+    }                                                                                                        \
+    static void upd_##tag(void *ud, const kc_obj *old, const kc_obj *o)                                      \
+    {                                                                                                        \
+        (void)old;                                                                                           \
+        enqueue(ud, K, o);                                                                                   \
     }
 HANDLERS(0, svc)
 HANDLERS(1, slice)
@@ -163,7 +166,8 @@ static port *parse_ports(json_t *arr, size_t *n)
 
 static void free_ports(port *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(p[i].name);
+    for (size_t i = 0; i < n; i++)
+        free(p[i].name);
     free(p);
 }
 
@@ -234,7 +238,8 @@ static pod_rec *parse_pod(const kc_obj *o)
     const char *phase = jstr(st, "phase");
     uint32_t ip;
     pod_rec *r = NULL;
-    if (ip4(jstr(st, "podIP"), &ip) && !(phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))) {
+    if (ip4(jstr(st, "podIP"), &ip) &&
+        !(phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))) {
         r = xcalloc(1, sizeof *r);
         r->key = xstrdup(o->key);
         r->ns = xstrdup(o->ns);
@@ -260,7 +265,8 @@ static void free_rec(int kind, void *v)
         free(r->key);
     } else if (kind == 1) {
         slice_rec *r = v;
-        for (size_t i = 0; i < r->neps; i++) free(r->eps[i].hostname), free(r->eps[i].ips);
+        for (size_t i = 0; i < r->neps; i++)
+            free(r->eps[i].hostname), free(r->eps[i].ips);
         free(r->eps), free_ports(r->ports, r->nports), free(r->svc), free(r->key);
     } else if (kind == 2) {
         pod_rec *r = v;
@@ -286,10 +292,14 @@ static void dirty(kc_dns_source *s, char tag, const char *key)
 static void *parse(int kind, const kc_obj *o)
 {
     switch (kind) {
-    case 0: return parse_svc(o);
-    case 1: return parse_slice(o);
-    case 2: return parse_pod(o);
-    default: return parse_ns(o);
+    case 0:
+        return parse_svc(o);
+    case 1:
+        return parse_slice(o);
+    case 2:
+        return parse_pod(o);
+    default:
+        return parse_ns(o);
     }
 }
 
@@ -356,7 +366,8 @@ static void add_endpoint(kc_dns_zone *z, const svc_rec *r, const char *svcname, 
     kc_dns_zone_add_ptr(z, ip, host);
     if (r->kind != SVC_HEADLESS) return;
     kc_dns_zone_add(z, svcname, &(kc_dns_rr){.type = KC_DNS_A, .ip = ip});
-    for (size_t i = 0; i < sl->nports; i++) add_srv(z, svcname, &sl->ports[i], host);
+    for (size_t i = 0; i < sl->nports; i++)
+        add_srv(z, svcname, &sl->ports[i], host);
 }
 
 static void add_service(kc_dns_zone *z, const kc_dns_source *s, const svc_rec *r)
@@ -374,7 +385,8 @@ static void add_service(kc_dns_zone *z, const kc_dns_source *s, const svc_rec *r
         kc_dns_zone_add_ptr(z, r->ips[i], name);
     }
     if (r->kind == SVC_CLUSTERIP)
-        for (size_t i = 0; i < r->nports; i++) add_srv(z, name, &r->ports[i], name);
+        for (size_t i = 0; i < r->nports; i++)
+            add_srv(z, name, &r->ports[i], name);
     void *v;
     for (size_t it = 0; kc_map_next(&s->recs[1], &it, NULL, &v);) {
         const slice_rec *sl = v;
@@ -397,8 +409,10 @@ static void add_pod_name(kc_dns_zone *z, const kc_dns_source *s, const pod_rec *
 static void add_namespace(kc_dns_zone *z, const kc_dns_source *s, const ns_rec *r)
 {
     char name[NAMEBUF];
-    if (namef(name, "%s.svc.%s", r->key, s->domain)) kc_dns_zone_add(z, name, &(kc_dns_rr){.type = KC_DNS_EXISTS});
-    if (namef(name, "%s.pod.%s", r->key, s->domain)) kc_dns_zone_add(z, name, &(kc_dns_rr){.type = KC_DNS_EXISTS});
+    if (namef(name, "%s.svc.%s", r->key, s->domain))
+        kc_dns_zone_add(z, name, &(kc_dns_rr){.type = KC_DNS_EXISTS});
+    if (namef(name, "%s.pod.%s", r->key, s->domain))
+        kc_dns_zone_add(z, name, &(kc_dns_rr){.type = KC_DNS_EXISTS});
 }
 
 /* Replaces the records of every dirty owner and compiles the changed names. */
@@ -421,7 +435,8 @@ static kc_dns_index *build(kc_dns_source *s)
             kc_dns_zone_owner(s->zone, NULL);
         }
     }
-    for (size_t it = 0; kc_map_next(&s->dirty, &it, NULL, &v);) free(v);
+    for (size_t it = 0; kc_map_next(&s->dirty, &it, NULL, &v);)
+        free(v);
     kc_map_release(&s->dirty);
     s->dirty = (kc_map)KC_MAP_INIT;
     return kc_dns_index_build(s->zone, (uint32_t)time(NULL));
@@ -530,18 +545,21 @@ void kc_dns_source_free(kc_dns_source *s)
 {
     if (!s) return;
     s->stop = true;
-    for (int i = 0; i < NKIND; i++) kc_informer_stop(s->inf[i]);
+    for (int i = 0; i < NKIND; i++)
+        kc_informer_stop(s->inf[i]);
     kc_wq_shutdown(s->q);
     pthread_join(s->th, NULL);
     for (int i = 0; i < NKIND; i++) {
         kc_informer_free(s->inf[i]);
         void *v;
-        for (size_t it = 0; kc_map_next(&s->recs[i], &it, NULL, &v);) free_rec(i, v);
+        for (size_t it = 0; kc_map_next(&s->recs[i], &it, NULL, &v);)
+            free_rec(i, v);
         kc_map_release(&s->recs[i]);
     }
     kc_wq_free(s->q);
     void *v;
-    for (size_t it = 0; kc_map_next(&s->dirty, &it, NULL, &v);) free(v);
+    for (size_t it = 0; kc_map_next(&s->dirty, &it, NULL, &v);)
+        free(v);
     kc_map_release(&s->dirty);
     kc_dns_zone_free(s->zone);
     snap_unref(s, s->cur);

@@ -93,8 +93,8 @@ static result ask(const char *name, uint16_t type)
         const uint8_t *rr = out + off + 2;
         size_t rdlen = (size_t)rr[8] << 8 | rr[9];
         if (rr[1] == KC_DNS_A)
-            o += (size_t)snprintf(r.text + o, sizeof r.text - o, "%s%u.%u.%u.%u", o ? " " : "", rr[10], rr[11],
-                                  rr[12], rr[13]);
+            o += (size_t)snprintf(r.text + o, sizeof r.text - o, "%s%u.%u.%u.%u", o ? " " : "", rr[10],
+                                  rr[11], rr[12], rr[13]);
         else
             o += (size_t)snprintf(r.text + o, sizeof r.text - o, "%stype%u", o ? " " : "", rr[1]);
         off += 2 + 10 + rdlen;
@@ -126,18 +126,24 @@ Test(dns_source, services_slices_and_pods)
     create(SVC, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"hl\"},"
                 "\"spec\":{\"clusterIP\":\"None\",\"ports\":[{\"name\":\"http\",\"port\":80}]}}");
     await("hl.default.svc.cluster.local", KC_DNS_A, KC_DNS_NXDOMAIN, NULL); /* no endpoints yet */
-    create(SLICE, "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"hl-a\","
-                  "\"labels\":{\"kubernetes.io/service-name\":\"hl\"}},\"addressType\":\"IPv4\","
-                  "\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}],\"endpoints\":["
-                  "{\"addresses\":[\"10.244.0.2\"],\"hostname\":\"h2\"},"
-                  "{\"addresses\":[\"10.244.0.3\"],\"conditions\":{\"ready\":false},\"hostname\":\"h3\"},"
-                  "{\"addresses\":[\"10.244.0.1\"],\"conditions\":{\"ready\":true}}]}");
-    create(SLICE, "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"hl-b\","
-                  "\"labels\":{\"kubernetes.io/service-name\":\"hl\"}},\"addressType\":\"IPv4\",\"endpoints\":["
-                  "{\"addresses\":[\"10.244.0.2\"]}]}");
-    create(SLICE, "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"hl-6\","
-                  "\"labels\":{\"kubernetes.io/service-name\":\"hl\"}},\"addressType\":\"IPv6\",\"endpoints\":["
-                  "{\"addresses\":[\"fd00::1\"]}]}");
+    create(
+        SLICE,
+        "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"hl-a\","
+        "\"labels\":{\"kubernetes.io/service-name\":\"hl\"}},\"addressType\":\"IPv4\","
+        "\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}],\"endpoints\":["
+        "{\"addresses\":[\"10.244.0.2\"],\"hostname\":\"h2\"},"
+        "{\"addresses\":[\"10.244.0.3\"],\"conditions\":{\"ready\":false},\"hostname\":\"h3\"},"
+        "{\"addresses\":[\"10.244.0.1\"],\"conditions\":{\"ready\":true}}]}");
+    create(
+        SLICE,
+        "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"hl-b\","
+        "\"labels\":{\"kubernetes.io/service-name\":\"hl\"}},\"addressType\":\"IPv4\",\"endpoints\":["
+        "{\"addresses\":[\"10.244.0.2\"]}]}");
+    create(
+        SLICE,
+        "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"hl-6\","
+        "\"labels\":{\"kubernetes.io/service-name\":\"hl\"}},\"addressType\":\"IPv6\",\"endpoints\":["
+        "{\"addresses\":[\"fd00::1\"]}]}");
     /* ready (or unset) endpoints only, deduplicated across slices, IPv6 slices left out */
     await("hl.default.svc.cluster.local", KC_DNS_A, KC_DNS_NOERROR, "10.244.0.1 10.244.0.2");
     await("h2.hl.default.svc.cluster.local", KC_DNS_A, KC_DNS_NOERROR, "10.244.0.2");
@@ -178,7 +184,8 @@ Test(dns_source, namespaces_exist_and_address_external_names_are_not_cnames)
     await("default.svc.cluster.local", KC_DNS_A, KC_DNS_NOERROR, ""); /* NODATA: it exists */
     cr_assert_eq(ask("nowhere.svc.cluster.local", KC_DNS_A).rcode, KC_DNS_NXDOMAIN);
     kc_err err = KC_ERR_INIT;
-    json_t *ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", "quiet");
+    json_t *ns =
+        json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", "quiet");
     cr_assert_eq(kc_client_create(c, kc_resource_find("", "v1", "namespaces"), NULL, ns, NULL, &err), 0, "%s",
                  err.msg);
     json_decref(ns);
