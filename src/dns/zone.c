@@ -411,12 +411,25 @@ static void compile_set(const kc_dns_zone *z, const kc_dns_index *ix, kc_dns_w *
     cbuf_put(b, w->buf + qend, w->len - qend);
 }
 
+/* FNV-1a over the wire name, then a full avalanche (the low bits pick the slot: plain FNV-1a's
+ * low bits depend only on the inputs' low bits). */
 static uint64_t hash_name(const uint8_t *p, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 1099511628211ULL;
-    return h ^ (h >> 29);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
+/* A slot: the name's index + 1 in the low half (0: empty), its hash's high half above, so that
+ * a probe rejects other names without touching them. */
+static uint64_t slot_of(uint64_t hash, size_t i)
+{
+    return (hash & 0xFFFFFFFF00000000ULL) | (uint64_t)(i + 1);
 }
 
 static ix_name *compile_node(const kc_dns_zone *z, const kc_dns_index *ix, kc_dns_w *w, znode *nd)
@@ -490,7 +503,7 @@ static void hash_all(kc_dns_index *ix)
         size_t s = ix->names[i]->hash & ix->mask;
         while (ix->slots[s])
             s = (s + 1) & ix->mask;
-        ix->slots[s] = (uint32_t)i + 1;
+        ix->slots[s] = slot_of(ix->names[i]->hash, i);
     }
 }
 
@@ -537,11 +550,12 @@ size_t kc_dns_index_names(const kc_dns_index *ix)
 
 const ix_name *kc_dns_index_find(const kc_dns_index *ix, const uint8_t *name, size_t len)
 {
-    uint64_t h = hash_name(name, len);
+    uint64_t h = hash_name(name, len), tag = h & 0xFFFFFFFF00000000ULL;
     for (size_t s = h & ix->mask;; s = (s + 1) & ix->mask) {
-        uint32_t i = ix->slots[s];
-        if (!i) return NULL;
-        const ix_name *e = ix->names[i - 1];
-        if (e->hash == h && e->name_len == len && !memcmp(e->data, name, len)) return e;
+        uint64_t v = ix->slots[s];
+        if (!v) return NULL;
+        if ((v & 0xFFFFFFFF00000000ULL) != tag) continue;
+        const ix_name *e = ix->names[(uint32_t)v - 1];
+        if (e->name_len == len && !memcmp(e->data, name, len)) return e;
     }
 }
