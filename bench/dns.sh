@@ -68,19 +68,28 @@ for port in "$KDNS" "$NDNS"; do
     dig @127.0.0.1 -p "$port" +short svc1.bench1.svc.cluster.local | sort | md5sum
 done | uniq | wc -l | grep -q '^1$' || echo "WARNING: kubec and NSD answer differently" >&2
 
-qps() { dnsperf -s 127.0.0.1 -p "$1" -d "$TMP/queries.txt" -l "$SECS" -c 4 -q 200 -T "$THREADS" 2>&1 |
-        awk '/Queries per second/ {q=$4} /Queries lost/ {l=$3} END {printf "%.0f %s", q, l}'; }
+# CPU ticks (user + system) of the given processes, all threads; comm may hold spaces ("nsd: server 1")
+cpu() { local t=0 f; for pid in "$@"; do for f in /proc/$pid/task/*/stat; do
+        t=$((t + $(sed 's/.*) //' "$f" | awk '{print $12 + $13}'))); done; done; echo "$t"; }
+# queries/s, lost, and server CPU per answered query (µs): robust to the machine's other load
+qps() { local port=$1; shift; local c0 c1 out; c0=$(cpu "$@")
+        out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/queries.txt" -l "$SECS" -c 4 -q 200 -T "$THREADS" 2>&1)
+        c1=$(cpu "$@")
+        awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" '/Queries per second/ {q=$4} /Queries lost/ {l=$3}
+            /Queries completed/ {n=$3} END {printf "%.0f %s %.2f", q, l, n ? c * 1e6 / hz / n : 0}' <<<"$out"; }
 lat() { dnsperf -s 127.0.0.1 -p "$1" -d "$TMP/queries.txt" -l 5 -c 4 -Q "$RATE" -v >"$TMP/v.txt" 2>&1
         python3 "$ROOT/bench/dns_load.py" p99 "$TMP/v.txt"; }
 echo "load: $(uptime | sed 's/.*load average/load average/')"
-echo "| run | server | queries/s | lost | p50 at $RATE q/s | p99 at $RATE q/s |"
-echo "|---|---|---|---|---|---|"
+NSD_PIDS=$(pgrep -f "nsd -c $TMP/nsd/nsd.conf" | tr '\n' ' ')
+echo "| run | server | queries/s | lost | server CPU per query | p50 at $RATE q/s | p99 at $RATE q/s |"
+echo "|---|---|---|---|---|---|---|"
 for r in $(seq "$ROUNDS"); do
     for s in kubec nsd; do
-        port=$KDNS; [[ $s == nsd ]] && port=$NDNS
-        read -r q lost <<<"$(qps "$port")"
+        if [[ $s == nsd ]]; then port=$NDNS; pids=$NSD_PIDS; else port=$KDNS; pids=$KPID; fi
+        # shellcheck disable=SC2086
+        read -r q lost us <<<"$(qps "$port" $pids)"
         read -r p50 p99 n <<<"$(lat "$port")"
-        echo "| $r | $s | $q | $lost | ${p50} ms | ${p99} ms |"
+        echo "| $r | $s | $q | $lost | $us µs | ${p50} ms | ${p99} ms |"
     done
 done
 python3 "$ROOT/bench/dns_load.py" propagate "http://127.0.0.1:$API" "$KDNS" "$N_PROP"

@@ -134,7 +134,8 @@ static void *udp_loop(void *arg)
         b->in[i].msg_hdr = (struct msghdr){.msg_name = &b->addr[i], .msg_iov = &b->iin[i], .msg_iovlen = 1};
     }
     while (!d->stop) {
-        for (int i = 0; i < BATCH; i++) b->in[i].msg_hdr.msg_namelen = sizeof b->addr[i];
+        for (int i = 0; i < BATCH; i++)
+            b->in[i].msg_hdr.msg_namelen = sizeof b->addr[i];
         int n = recvmmsg(d->ufd, b->in, BATCH, MSG_WAITFORONE, NULL);
         if (n <= 0) continue; /* timeout (stop check) or EINTR */
         send_all(d->ufd, b->out, answer_batch(d, b, n));
@@ -166,7 +167,8 @@ static void conn_close(dns_srv *d, tconn **conns, size_t *n, size_t i)
 static void out_append(tconn *c, const uint8_t *p, size_t n)
 {
     if (c->olen + n > c->ocap) {
-        while (c->olen + n > c->ocap) c->ocap = c->ocap ? c->ocap * 2 : 1024;
+        while (c->olen + n > c->ocap)
+            c->ocap = c->ocap ? c->ocap * 2 : 1024;
         c->out = xrealloc(c->out, c->ocap);
     }
     memcpy(c->out + c->olen, p, n);
@@ -317,7 +319,8 @@ void *kc_dns_start(kc_client *c, const kc_dns_opts *o)
     d->src = kc_dns_source_start(c, o->domain && *o->domain ? o->domain : "cluster.local");
     d->nuth = o->udp_threads > 0 ? o->udp_threads : 1;
     d->uth = xcalloc((size_t)d->nuth, sizeof *d->uth);
-    for (int i = 0; i < d->nuth; i++) pthread_create(&d->uth[i], NULL, udp_loop, d);
+    for (int i = 0; i < d->nuth; i++)
+        pthread_create(&d->uth[i], NULL, udp_loop, d);
     pthread_create(&d->tth, NULL, tcp_loop, d);
     return d;
 }
@@ -327,7 +330,8 @@ void kc_dns_stop(void *p)
     dns_srv *d = p;
     if (!d) return;
     d->stop = true;
-    for (int i = 0; i < d->nuth; i++) pthread_join(d->uth[i], NULL);
+    for (int i = 0; i < d->nuth; i++)
+        pthread_join(d->uth[i], NULL);
     pthread_join(d->tth, NULL);
     close(d->ufd);
     close(d->tfd);

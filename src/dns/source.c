@@ -67,6 +67,12 @@ typedef struct pod_rec {
     uint32_t ip;
 } pod_rec;
 
+typedef struct ns_rec {
+    char *key; /* the namespace's name */
+} ns_rec;
+
+enum { NKIND = 4 }; /* services, endpointslices, pods, namespaces */
+
 typedef struct snap {
     kc_dns_index *ix;
     int refs;
@@ -75,10 +81,10 @@ typedef struct snap {
 struct kc_dns_source {
     kc_client *c;
     char *domain;
-    kc_informer *inf[3]; /* services, endpointslices, pods */
+    kc_informer *inf[NKIND]; /* services, endpointslices, pods, namespaces */
     kc_wq *q;
-    kc_map recs[3]; /* key -> record, builder thread only */
-    kc_map dirty;   /* zone owners ("s/ns/name", "p/ns/name") to regenerate: key -> itself */
+    kc_map recs[NKIND]; /* key -> record, builder thread only */
+    kc_map dirty;       /* zone owners ("s/ns/name", "p/ns/name") to regenerate: key -> itself */
     kc_dns_zone *zone;
     pthread_t th;
     volatile bool stop;
@@ -87,7 +93,14 @@ struct kc_dns_source {
     uint64_t gen;
 };
 
-static const char kind_tag[3] = {'s', 'e', 'p'};
+static const char kind_tag[NKIND + 1] = "sepn";
+
+/* The kind of a queue key or owner by its tag letter. */
+static int kind_of(char tag)
+{
+    const char *p = strchr(kind_tag, tag);
+    return p && tag ? (int)(p - kind_tag) : 0;
+}
 
 /* ---- informer handlers: queue the key ---- */
 
@@ -99,18 +112,24 @@ static void enqueue(kc_dns_source *s, int kind, const kc_obj *o)
     free(k);
 }
 
-#define HANDLERS(K, tag)                                                                                       \
-    static void add_##tag(void *ud, const kc_obj *o) { enqueue(ud, K, o); }                                    \
-    static void upd_##tag(void *ud, const kc_obj *old, const kc_obj *o)                                         \
-    {                                                                                                          \
-        (void)old;                                                                                             \
-        enqueue(ud, K, o);                                                                                     \
+#define HANDLERS(K, tag)                                                                                     \
+    static void add_##tag(void *ud, const kc_obj *o)                                                         \
+    {                                                                                                        \
+        enqueue(ud, K, o);                                                                                   \
+    }                                                                                                        \
+    static void upd_##tag(void *ud, const kc_obj *old, const kc_obj *o)                                      \
+    {                                                                                                        \
+        (void)old;                                                                                           \
+        enqueue(ud, K, o);                                                                                   \
     }
 HANDLERS(0, svc)
 HANDLERS(1, slice)
 HANDLERS(2, pod)
-static const kc_handlers handlers[3] = {{add_svc, upd_svc, add_svc}, {add_slice, upd_slice, add_slice},
-                                        {add_pod, upd_pod, add_pod}};
+HANDLERS(3, ns)
+static const kc_handlers handlers[NKIND] = {{add_svc, upd_svc, add_svc},
+                                            {add_slice, upd_slice, add_slice},
+                                            {add_pod, upd_pod, add_pod},
+                                            {add_ns, upd_ns, add_ns}};
 
 /* ---- parsing objects into records ---- */
 
@@ -147,7 +166,8 @@ static port *parse_ports(json_t *arr, size_t *n)
 
 static void free_ports(port *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(p[i].name);
+    for (size_t i = 0; i < n; i++)
+        free(p[i].name);
     free(p);
 }
 
@@ -218,13 +238,21 @@ static pod_rec *parse_pod(const kc_obj *o)
     const char *phase = jstr(st, "phase");
     uint32_t ip;
     pod_rec *r = NULL;
-    if (ip4(jstr(st, "podIP"), &ip) && !(phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))) {
+    if (ip4(jstr(st, "podIP"), &ip) &&
+        !(phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))) {
         r = xcalloc(1, sizeof *r);
         r->key = xstrdup(o->key);
         r->ns = xstrdup(o->ns);
         r->ip = ip;
     }
     json_decref(doc);
+    return r;
+}
+
+static ns_rec *parse_ns(const kc_obj *o)
+{
+    ns_rec *r = xcalloc(1, sizeof *r);
+    r->key = xstrdup(o->name);
     return r;
 }
 
@@ -237,11 +265,14 @@ static void free_rec(int kind, void *v)
         free(r->key);
     } else if (kind == 1) {
         slice_rec *r = v;
-        for (size_t i = 0; i < r->neps; i++) free(r->eps[i].hostname), free(r->eps[i].ips);
+        for (size_t i = 0; i < r->neps; i++)
+            free(r->eps[i].hostname), free(r->eps[i].ips);
         free(r->eps), free_ports(r->ports, r->nports), free(r->svc), free(r->key);
-    } else {
+    } else if (kind == 2) {
         pod_rec *r = v;
         free(r->ns), free(r->key);
+    } else {
+        free(((ns_rec *)v)->key);
     }
     free(v);
 }
@@ -258,16 +289,28 @@ static void dirty(kc_dns_source *s, char tag, const char *key)
 
 /* Re-reads one queued object from its informer's cache, replaces its record and marks the zone
  * owners it feeds (its service, for a slice: the old one and the new one) for regeneration. */
+static void *parse(int kind, const kc_obj *o)
+{
+    switch (kind) {
+    case 0:
+        return parse_svc(o);
+    case 1:
+        return parse_slice(o);
+    case 2:
+        return parse_pod(o);
+    default:
+        return parse_ns(o);
+    }
+}
+
 static void apply(kc_dns_source *s, const char *qkey)
 {
-    int kind = qkey[0] == 's' ? 0 : qkey[0] == 'e' ? 1 : 2;
+    int kind = kind_of(qkey[0]);
     const char *key = qkey + 2, *slash = strchr(key, '/');
-    if (!slash) return;
-    char *ns = xstrndup(key, (size_t)(slash - key));
-    kc_obj *o = kc_informer_get(s->inf[kind], ns, slash + 1);
+    char *ns = slash ? xstrndup(key, (size_t)(slash - key)) : NULL; /* namespaces: no slash */
+    kc_obj *o = kc_informer_get(s->inf[kind], ns, slash ? slash + 1 : key);
     free(ns);
-    void *rec = NULL;
-    if (o) rec = kind == 0 ? (void *)parse_svc(o) : kind == 1 ? (void *)parse_slice(o) : (void *)parse_pod(o);
+    void *rec = o ? parse(kind, o) : NULL;
     kc_obj_unref(o);
     /* every record starts with its key (the map key it owns) */
     void *old = rec ? kc_map_put(&s->recs[kind], *(char **)rec, rec) : kc_map_del(&s->recs[kind], key);
@@ -275,7 +318,7 @@ static void apply(kc_dns_source *s, const char *qkey)
         if (old) dirty(s, 's', ((slice_rec *)old)->svc);
         if (rec) dirty(s, 's', ((slice_rec *)rec)->svc);
     } else {
-        dirty(s, kind == 0 ? 's' : 'p', key);
+        dirty(s, kind_tag[kind], key);
     }
     free_rec(kind, old);
 }
@@ -323,7 +366,8 @@ static void add_endpoint(kc_dns_zone *z, const svc_rec *r, const char *svcname, 
     kc_dns_zone_add_ptr(z, ip, host);
     if (r->kind != SVC_HEADLESS) return;
     kc_dns_zone_add(z, svcname, &(kc_dns_rr){.type = KC_DNS_A, .ip = ip});
-    for (size_t i = 0; i < sl->nports; i++) add_srv(z, svcname, &sl->ports[i], host);
+    for (size_t i = 0; i < sl->nports; i++)
+        add_srv(z, svcname, &sl->ports[i], host);
 }
 
 static void add_service(kc_dns_zone *z, const kc_dns_source *s, const svc_rec *r)
@@ -331,7 +375,9 @@ static void add_service(kc_dns_zone *z, const kc_dns_source *s, const svc_rec *r
     char name[NAMEBUF];
     if (!namef(name, "%s.%s.svc.%s", r->name, r->ns, s->domain)) return;
     if (r->kind == SVC_EXTERNAL) {
-        kc_dns_zone_add(z, name, &(kc_dns_rr){.type = KC_DNS_CNAME, .target = r->ext});
+        uint32_t ip;
+        if (!ip4(r->ext, &ip) && !strchr(r->ext, ':')) /* an address is no CNAME target (CoreDNS) */
+            kc_dns_zone_add(z, name, &(kc_dns_rr){.type = KC_DNS_CNAME, .target = r->ext});
         return;
     }
     for (size_t i = 0; i < r->nips; i++) {
@@ -339,7 +385,8 @@ static void add_service(kc_dns_zone *z, const kc_dns_source *s, const svc_rec *r
         kc_dns_zone_add_ptr(z, r->ips[i], name);
     }
     if (r->kind == SVC_CLUSTERIP)
-        for (size_t i = 0; i < r->nports; i++) add_srv(z, name, &r->ports[i], name);
+        for (size_t i = 0; i < r->nports; i++)
+            add_srv(z, name, &r->ports[i], name);
     void *v;
     for (size_t it = 0; kc_map_next(&s->recs[1], &it, NULL, &v);) {
         const slice_rec *sl = v;
@@ -358,6 +405,16 @@ static void add_pod_name(kc_dns_zone *z, const kc_dns_source *s, const pod_rec *
         kc_dns_zone_add(z, name, &(kc_dns_rr){.type = KC_DNS_A, .ip = p->ip});
 }
 
+/* A namespace exists in DNS (NODATA, not NXDOMAIN) even without services or pods. */
+static void add_namespace(kc_dns_zone *z, const kc_dns_source *s, const ns_rec *r)
+{
+    char name[NAMEBUF];
+    if (namef(name, "%s.svc.%s", r->key, s->domain))
+        kc_dns_zone_add(z, name, &(kc_dns_rr){.type = KC_DNS_EXISTS});
+    if (namef(name, "%s.pod.%s", r->key, s->domain))
+        kc_dns_zone_add(z, name, &(kc_dns_rr){.type = KC_DNS_EXISTS});
+}
+
 /* Replaces the records of every dirty owner and compiles the changed names. */
 static kc_dns_index *build(kc_dns_source *s)
 {
@@ -365,17 +422,21 @@ static kc_dns_index *build(kc_dns_source *s)
     const char *k;
     for (size_t it = 0; kc_map_next(&s->dirty, &it, &k, &v);) {
         kc_dns_zone_drop(s->zone, k);
-        void *rec = kc_map_get(&s->recs[k[0] == 's' ? 0 : 2], k + 2);
+        int kind = kind_of(k[0]);
+        void *rec = kc_map_get(&s->recs[kind], k + 2);
         if (rec) {
             kc_dns_zone_owner(s->zone, k);
-            if (k[0] == 's')
+            if (kind == 0)
                 add_service(s->zone, s, rec);
-            else
+            else if (kind == 2)
                 add_pod_name(s->zone, s, rec);
+            else
+                add_namespace(s->zone, s, rec);
             kc_dns_zone_owner(s->zone, NULL);
         }
     }
-    for (size_t it = 0; kc_map_next(&s->dirty, &it, NULL, &v);) free(v);
+    for (size_t it = 0; kc_map_next(&s->dirty, &it, NULL, &v);)
+        free(v);
     kc_map_release(&s->dirty);
     s->dirty = (kc_map)KC_MAP_INIT;
     return kc_dns_index_build(s->zone, (uint32_t)time(NULL));
@@ -434,7 +495,7 @@ uint64_t kc_dns_source_generation(kc_dns_source *s)
 
 static bool all_synced(kc_dns_source *s)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < NKIND; i++)
         if (!kc_informer_wait_synced(s->inf[i], 200)) return false;
     return true;
 }
@@ -458,7 +519,8 @@ static void *run(void *arg)
 
 kc_dns_source *kc_dns_source_start(kc_client *c, const char *domain)
 {
-    static const char *const res[3][2] = {{"", "services"}, {"discovery.k8s.io", "endpointslices"}, {"", "pods"}};
+    static const char *const res[NKIND][2] = {
+        {"", "services"}, {"discovery.k8s.io", "endpointslices"}, {"", "pods"}, {"", "namespaces"}};
     kc_dns_source *s = xcalloc(1, sizeof *s);
     s->c = c;
     s->domain = xstrdup(domain);
@@ -468,7 +530,7 @@ kc_dns_source *kc_dns_source_start(kc_client *c, const char *domain)
         kc_dns_zone_add(s->zone, ver, &(kc_dns_rr){.type = KC_DNS_TXT, .target = "1.1.0"});
     s->q = kc_wq_new("dns");
     pthread_mutex_init(&s->mu, NULL);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < NKIND; i++) {
         const char *lsel = i == 1 ? "kubernetes.io/service-name" : NULL;
         s->inf[i] = kc_informer_new(c, kc_resource_find(res[i][0], "v1", res[i][1]), NULL, lsel, NULL);
         kc_informer_add_handlers(s->inf[i], &handlers[i], s);
@@ -483,18 +545,21 @@ void kc_dns_source_free(kc_dns_source *s)
 {
     if (!s) return;
     s->stop = true;
-    for (int i = 0; i < 3; i++) kc_informer_stop(s->inf[i]);
+    for (int i = 0; i < NKIND; i++)
+        kc_informer_stop(s->inf[i]);
     kc_wq_shutdown(s->q);
     pthread_join(s->th, NULL);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < NKIND; i++) {
         kc_informer_free(s->inf[i]);
         void *v;
-        for (size_t it = 0; kc_map_next(&s->recs[i], &it, NULL, &v);) free_rec(i, v);
+        for (size_t it = 0; kc_map_next(&s->recs[i], &it, NULL, &v);)
+            free_rec(i, v);
         kc_map_release(&s->recs[i]);
     }
     kc_wq_free(s->q);
     void *v;
-    for (size_t it = 0; kc_map_next(&s->dirty, &it, NULL, &v);) free(v);
+    for (size_t it = 0; kc_map_next(&s->dirty, &it, NULL, &v);)
+        free(v);
     kc_map_release(&s->dirty);
     kc_dns_zone_free(s->zone);
     snap_unref(s, s->cur);

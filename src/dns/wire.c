@@ -36,7 +36,8 @@ static long read_qname(const uint8_t *p, size_t n, size_t off, kc_dns_query *q)
         uint8_t l = p[off];
         if (l & 0xC0 || len + 1 + l > KC_DNS_MAXNAME || off + 1 + l > n) return -1;
         q->name[len++] = l;
-        for (size_t i = 0; i < l; i++) q->name[len++] = (uint8_t)tolower(p[off + 1 + i]);
+        for (size_t i = 0; i < l; i++)
+            q->name[len++] = (uint8_t)tolower(p[off + 1 + i]);
         off += 1 + (size_t)l;
         if (l == 0) break;
     }
@@ -95,7 +96,8 @@ int kc_dns_name_from_text(const char *text, uint8_t out[KC_DNS_MAXNAME + 1])
         size_t l = strcspn(s, ".");
         if (l == 0 || l > 63 || len + 1 + l + 1 > KC_DNS_MAXNAME) return -1;
         out[len++] = (uint8_t)l;
-        for (size_t i = 0; i < l; i++) out[len++] = (uint8_t)tolower((unsigned char)s[i]);
+        for (size_t i = 0; i < l; i++)
+            out[len++] = (uint8_t)tolower((unsigned char)s[i]);
         s += l;
         if (*s == '.') s++;
     }
@@ -150,7 +152,8 @@ static bool room(kc_dns_w *w, size_t n)
         w->full = true;
         return false;
     }
-    while (w->cap < w->len + n) w->cap = w->cap ? w->cap * 2 : 512;
+    while (w->cap < w->len + n)
+        w->cap = w->cap ? w->cap * 2 : 512;
     w->buf = xrealloc(w->buf, w->cap);
     return true;
 }
@@ -186,7 +189,8 @@ void kc_dns_w_u32(kc_dns_w *w, uint32_t v)
 static uint64_t label_hash(const uint8_t *l, uint64_t next)
 {
     uint64_t h = next ^ 0x9E3779B97F4A7C15ULL;
-    for (size_t i = 0; i <= l[0]; i++) h = (h ^ (uint8_t)tolower(l[i])) * 1099511628211ULL;
+    for (size_t i = 0; i <= l[0]; i++)
+        h = (h ^ (uint8_t)tolower(l[i])) * 1099511628211ULL;
     return h ^ (h >> 31);
 }
 
@@ -194,16 +198,19 @@ static uint64_t label_hash(const uint8_t *l, uint64_t next)
 static size_t suffix_hashes(const uint8_t *name, const uint8_t **lab, uint64_t *hs)
 {
     size_t n = 0;
-    for (const uint8_t *p = name; *p && n < 128; p += 1 + *p) lab[n++] = p;
+    for (const uint8_t *p = name; *p && n < 128; p += 1 + *p)
+        lab[n++] = p;
     uint64_t h = 0;
-    for (size_t i = n; i-- > 0;) hs[i] = h = label_hash(lab[i], h);
+    for (size_t i = n; i-- > 0;)
+        hs[i] = h = label_hash(lab[i], h);
     return n;
 }
 
 static void tab_put(kc_dns_w *w, size_t i)
 {
     size_t s = w->marks[i].hash & (w->tabcap - 1);
-    while (w->tab[s]) s = (s + 1) & (w->tabcap - 1);
+    while (w->tab[s])
+        s = (s + 1) & (w->tabcap - 1);
     w->tab[s] = (uint32_t)i + 1;
     w->tabn++;
 }
@@ -212,10 +219,12 @@ static void tab_build(kc_dns_w *w)
 {
     free(w->tab);
     w->tabcap = 64;
-    while (w->tabcap < w->nmarks * 4) w->tabcap *= 2;
+    while (w->tabcap < w->nmarks * 4)
+        w->tabcap *= 2;
     w->tab = xcalloc(w->tabcap, sizeof *w->tab);
     w->tabn = 0;
-    for (size_t i = 0; i < w->nmarks; i++) tab_put(w, i);
+    for (size_t i = 0; i < w->nmarks; i++)
+        tab_put(w, i);
 }
 
 static void mark(kc_dns_w *w, size_t off, uint64_t hash)
@@ -226,8 +235,10 @@ static void mark(kc_dns_w *w, size_t off, uint64_t hash)
         w->marks = xrealloc(w->marks, w->capmarks * sizeof *w->marks);
     }
     w->marks[w->nmarks++] = (kc_dns_mark){hash, (uint16_t)off};
-    if (w->tab && (w->tabn + 1) * 2 > w->tabcap) tab_build(w);
-    else if (w->tab) tab_put(w, w->nmarks - 1);
+    if (w->tab && (w->tabn + 1) * 2 > w->tabcap)
+        tab_build(w);
+    else if (w->tab)
+        tab_put(w, w->nmarks - 1);
 }
 
 /* Does the name at buf offset off (following pointers) equal the wire name s, ignoring case? */
@@ -287,12 +298,14 @@ void kc_dns_w_name(kc_dns_w *w, const uint8_t *name)
 void kc_dns_w_mark_name(kc_dns_w *w, size_t off)
 {
     size_t end = off;
-    while (end < w->len && w->buf[end] && !(w->buf[end] & 0xC0)) end += 1 + w->buf[end];
+    while (end < w->len && w->buf[end] && !(w->buf[end] & 0xC0))
+        end += 1 + w->buf[end];
     if (end >= w->len || w->buf[end]) return; /* only whole uncompressed names */
     const uint8_t *lab[128];
     uint64_t hs[128];
     size_t n = suffix_hashes(w->buf + off, lab, hs);
-    for (size_t i = 0; i < n; i++) mark(w, (size_t)(lab[i] - w->buf), hs[i]);
+    for (size_t i = 0; i < n; i++)
+        mark(w, (size_t)(lab[i] - w->buf), hs[i]);
 }
 
 void kc_dns_w_truncate(kc_dns_w *w, size_t len)
@@ -301,7 +314,8 @@ void kc_dns_w_truncate(kc_dns_w *w, size_t len)
     w->len = len;
     w->full = false;
     size_t before = w->nmarks;
-    while (w->nmarks && w->marks[w->nmarks - 1].off >= len) w->nmarks--;
+    while (w->nmarks && w->marks[w->nmarks - 1].off >= len)
+        w->nmarks--;
     if (w->tab && before != w->nmarks) tab_build(w);
 }
 

@@ -14,12 +14,27 @@
 #define KC_DNS_HDR 12
 
 enum kc_dns_type {
-    KC_DNS_A = 1, KC_DNS_NS = 2, KC_DNS_CNAME = 5, KC_DNS_SOA = 6, KC_DNS_PTR = 12, KC_DNS_TXT = 16,
-    KC_DNS_AAAA = 28, KC_DNS_SRV = 33, KC_DNS_OPT = 41, KC_DNS_IXFR = 251, KC_DNS_AXFR = 252, KC_DNS_ANY = 255
+    KC_DNS_A = 1,
+    KC_DNS_NS = 2,
+    KC_DNS_CNAME = 5,
+    KC_DNS_SOA = 6,
+    KC_DNS_PTR = 12,
+    KC_DNS_TXT = 16,
+    KC_DNS_AAAA = 28,
+    KC_DNS_SRV = 33,
+    KC_DNS_OPT = 41,
+    KC_DNS_IXFR = 251,
+    KC_DNS_AXFR = 252,
+    KC_DNS_ANY = 255
 };
 enum kc_dns_rcode {
-    KC_DNS_NOERROR = 0, KC_DNS_FORMERR = 1, KC_DNS_SERVFAIL = 2, KC_DNS_NXDOMAIN = 3, KC_DNS_NOTIMP = 4,
-    KC_DNS_REFUSED = 5, KC_DNS_BADVERS = 16
+    KC_DNS_NOERROR = 0,
+    KC_DNS_FORMERR = 1,
+    KC_DNS_SERVFAIL = 2,
+    KC_DNS_NXDOMAIN = 3,
+    KC_DNS_NOTIMP = 4,
+    KC_DNS_REFUSED = 5,
+    KC_DNS_BADVERS = 16
 };
 /* Header flag bits (the 16-bit word after the id). */
 #define KC_DNS_QR 0x8000

@@ -73,7 +73,8 @@ static void name_ref(ix_name *c)
 static char *lower_dup(const char *s)
 {
     size_t n = strlen(s);
-    while (n && s[n - 1] == '.') n--;
+    while (n && s[n - 1] == '.')
+        n--;
     char *d = xstrndup(s, n);
     for (char *p = d; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
@@ -205,7 +206,8 @@ void kc_dns_zone_drop(kc_dns_zone *z, const char *key)
 {
     owner *o = kc_map_del(&z->owners, key);
     if (!o) return;
-    for (size_t i = 0; i < o->n; i++) node_drop(z, o->nodes[i], o);
+    for (size_t i = 0; i < o->n; i++)
+        node_drop(z, o->nodes[i], o);
     if (z->cur == o) z->cur = NULL;
     free(o->nodes);
     free(o->key);
@@ -230,7 +232,8 @@ kc_dns_zone *kc_dns_zone_new(const char *domain)
 
 static void node_free(znode *nd)
 {
-    for (size_t i = 0; i < nd->n; i++) free(nd->recs[i].target);
+    for (size_t i = 0; i < nd->n; i++)
+        free(nd->recs[i].target);
     name_unref(nd->compiled);
     free(nd->recs);
     free(nd->name);
@@ -241,7 +244,8 @@ void kc_dns_zone_free(kc_dns_zone *z)
 {
     if (!z) return;
     void *v;
-    for (size_t it = 0; kc_map_next(&z->nodes, &it, NULL, &v);) node_free(v);
+    for (size_t it = 0; kc_map_next(&z->nodes, &it, NULL, &v);)
+        node_free(v);
     for (size_t it = 0; kc_map_next(&z->owners, &it, NULL, &v);) {
         free(((owner *)v)->nodes);
         free(((owner *)v)->key);
@@ -249,7 +253,8 @@ void kc_dns_zone_free(kc_dns_zone *z)
     }
     kc_map_release(&z->nodes);
     kc_map_release(&z->owners);
-    for (int i = 0; i < KC_DNS_NAPEX; i++) free(z->apex[i]);
+    for (int i = 0; i < KC_DNS_NAPEX; i++)
+        free(z->apex[i]);
     free(z->dirty);
     free(z);
 }
@@ -294,7 +299,8 @@ void kc_dns_w_soa(kc_dns_w *w, const kc_dns_index *ix, int a)
 static void name_plain(kc_dns_w *w, const uint8_t *name)
 {
     size_t at = w->len, n = 1;
-    for (const uint8_t *p = name; *p; p += 1 + *p) n += 1 + *p;
+    for (const uint8_t *p = name; *p; p += 1 + *p)
+        n += 1 + *p;
     kc_dns_w_bytes(w, name, n);
     if (!w->full) kc_dns_w_mark_name(w, at);
 }
@@ -303,7 +309,9 @@ static void write_rdata(kc_dns_w *w, const zrec *r, size_t count)
 {
     uint8_t t[KC_DNS_MAXNAME + 1];
     switch (r->type) {
-    case KC_DNS_A: kc_dns_w_u32(w, r->ip); break;
+    case KC_DNS_A:
+        kc_dns_w_u32(w, r->ip);
+        break;
     case KC_DNS_CNAME:
     case KC_DNS_PTR:
     case KC_DNS_NS:
@@ -323,7 +331,8 @@ static void write_rdata(kc_dns_w *w, const zrec *r, size_t count)
         kc_dns_w_bytes(w, r->target, n > 255 ? 255 : n);
         break;
     }
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -351,7 +360,8 @@ static uint16_t write_additional(kc_dns_w *w, const kc_dns_zone *z, const kc_dns
     uint16_t ar = 0;
     for (size_t i = 0; i < n; i++) {
         bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++) seen = !strcmp(r[j].target, r[i].target);
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = !strcmp(r[j].target, r[i].target);
         znode *t = seen ? NULL : kc_map_get(&z->nodes, r[i].target);
         if (!t) continue;
         uint8_t owner[KC_DNS_MAXNAME + 1];
@@ -371,7 +381,8 @@ typedef struct cbuf {
 static void cbuf_put(cbuf *b, const void *p, size_t n)
 {
     if (b->len + n > b->cap) {
-        while (b->len + n > b->cap) b->cap = b->cap ? b->cap * 2 : 128;
+        while (b->len + n > b->cap)
+            b->cap = b->cap ? b->cap * 2 : 128;
         b->p = xrealloc(b->p, b->cap);
     }
     memcpy(b->p + b->len, p, n);
@@ -400,11 +411,25 @@ static void compile_set(const kc_dns_zone *z, const kc_dns_index *ix, kc_dns_w *
     cbuf_put(b, w->buf + qend, w->len - qend);
 }
 
+/* FNV-1a over the wire name, then a full avalanche (the low bits pick the slot: plain FNV-1a's
+ * low bits depend only on the inputs' low bits). */
 static uint64_t hash_name(const uint8_t *p, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
-    return h ^ (h >> 29);
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
+/* A slot: the name's index + 1 in the low half (0: empty), its hash's high half above, so that
+ * a probe rejects other names without touching them. */
+static uint64_t slot_of(uint64_t hash, size_t i)
+{
+    return (hash & 0xFFFFFFFF00000000ULL) | (uint64_t)(i + 1);
 }
 
 static ix_name *compile_node(const kc_dns_zone *z, const kc_dns_index *ix, kc_dns_w *w, znode *nd)
@@ -425,8 +450,9 @@ static ix_name *compile_node(const kc_dns_zone *z, const kc_dns_index *ix, kc_dn
         if (!nu || rec_cmp(&u[nu - 1], &nd->recs[i])) u[nu++] = nd->recs[i];
     for (size_t i = 0; i < nu;) {
         size_t j = i;
-        while (j < nu && u[j].type == u[i].type) j++;
-        compile_set(z, ix, w, c, &b, name, u + i, j - i, nd->apex);
+        while (j < nu && u[j].type == u[i].type)
+            j++;
+        if (u[i].type != KC_DNS_EXISTS) compile_set(z, ix, w, c, &b, name, u + i, j - i, nd->apex);
         i = j;
     }
     free(u);
@@ -469,13 +495,15 @@ static void compile_dirty(kc_dns_zone *z, const kc_dns_index *ix)
 static void hash_all(kc_dns_index *ix)
 {
     size_t cap = 16;
-    while (cap < ix->nnames * 2) cap *= 2;
+    while (cap < ix->nnames * 2)
+        cap *= 2;
     ix->slots = xcalloc(cap, sizeof *ix->slots);
     ix->mask = cap - 1;
     for (size_t i = 0; i < ix->nnames; i++) {
         size_t s = ix->names[i]->hash & ix->mask;
-        while (ix->slots[s]) s = (s + 1) & ix->mask;
-        ix->slots[s] = (uint32_t)i + 1;
+        while (ix->slots[s])
+            s = (s + 1) & ix->mask;
+        ix->slots[s] = slot_of(ix->names[i]->hash, i);
     }
 }
 
@@ -508,7 +536,8 @@ kc_dns_index *kc_dns_index_build(kc_dns_zone *z, uint32_t serial)
 void kc_dns_index_free(kc_dns_index *ix)
 {
     if (!ix) return;
-    for (size_t i = 0; i < ix->nnames; i++) name_unref(ix->names[i]);
+    for (size_t i = 0; i < ix->nnames; i++)
+        name_unref(ix->names[i]);
     free(ix->names);
     free(ix->slots);
     free(ix);
@@ -521,11 +550,12 @@ size_t kc_dns_index_names(const kc_dns_index *ix)
 
 const ix_name *kc_dns_index_find(const kc_dns_index *ix, const uint8_t *name, size_t len)
 {
-    uint64_t h = hash_name(name, len);
+    uint64_t h = hash_name(name, len), tag = h & 0xFFFFFFFF00000000ULL;
     for (size_t s = h & ix->mask;; s = (s + 1) & ix->mask) {
-        uint32_t i = ix->slots[s];
-        if (!i) return NULL;
-        const ix_name *e = ix->names[i - 1];
-        if (e->hash == h && e->name_len == len && !memcmp(e->data, name, len)) return e;
+        uint64_t v = ix->slots[s];
+        if (!v) return NULL;
+        if ((v & 0xFFFFFFFF00000000ULL) != tag) continue;
+        const ix_name *e = ix->names[(uint32_t)v - 1];
+        if (e->name_len == len && !memcmp(e->data, name, len)) return e;
     }
 }

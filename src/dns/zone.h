@@ -27,7 +27,9 @@ typedef struct kc_dns_zone kc_dns_zone;
 typedef struct kc_dns_index kc_dns_index;
 
 /* One record: A (ip, host order), CNAME/PTR (target), SRV (port, target; priority 0, weight
- * 100/count as CoreDNS), TXT (target holds the text). */
+ * 100/count as CoreDNS), TXT (target holds the text), or KC_DNS_EXISTS: no data, the name merely
+ * exists (answers NODATA). */
+#define KC_DNS_EXISTS 0
 typedef struct kc_dns_rr {
     uint16_t type;
     uint32_t ip;
@@ -61,6 +63,7 @@ size_t kc_dns_index_names(const kc_dns_index *ix);
 /* Answers one query packet into out (cap bytes, at least 512). Returns the response length, or 0
  * when the packet is dropped (malformed). ix NULL (data not loaded yet) answers SERVFAIL. Over
  * UDP (tcp false) the response fits 512 bytes, or the client's EDNS size up to 4096. */
-size_t kc_dns_answer(const kc_dns_index *ix, const uint8_t *pkt, size_t n, uint8_t *out, size_t cap, bool tcp);
+size_t kc_dns_answer(const kc_dns_index *ix, const uint8_t *pkt, size_t n, uint8_t *out, size_t cap,
+                     bool tcp);
 
 #endif

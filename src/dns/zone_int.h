@@ -25,7 +25,7 @@ typedef struct ix_name {
 struct kc_dns_index {
     ix_name **names;
     size_t nnames;
-    uint32_t *slots; /* names index + 1; 0 empty */
+    uint64_t *slots; /* hash high half | names index + 1; 0 empty */
     size_t mask;
     uint32_t serial;
     uint8_t apex[KC_DNS_NAPEX][KC_DNS_MAXNAME + 1], mname[KC_DNS_NAPEX][KC_DNS_MAXNAME + 1],

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import Server, free_port, wait_for
+from conftest import Server, free_port, make_namespace, wait_for
 
 DNS_PORT = free_port()
 SERVER_ARGS = ["--dns-listen", "127.0.0.1:%d" % DNS_PORT, "--sim-nodes", "1"]
@@ -172,6 +172,15 @@ def test_externalname_cname(kubectl, ns):
     a = settle(fqdn("ext", ns))
     assert a.records() == [(fqdn("ext", ns) + ".", 5, "CNAME", "db.example.com.")]
     assert dig(fqdn("ext", ns), "CNAME").data("CNAME") == ["db.example.com."]
+
+
+def test_namespaces_exist_without_services(server):
+    quiet = make_namespace(server)
+    a = settle("%s.svc.%s" % (quiet, ZONE), want=lambda a: a.status == "NOERROR")
+    assert not a.records() and a.records("AUTHORITY", "SOA")
+    assert dig("%s.pod.%s" % (quiet, ZONE)).status == "NOERROR"
+    assert dig("no-such-namespace.svc." + ZONE).status == "NXDOMAIN"
+    server.api("DELETE", "/api/v1/namespaces/" + quiet)
 
 
 def test_nxdomain_nodata_and_refused(kubectl, ns):

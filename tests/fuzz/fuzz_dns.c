@@ -19,9 +19,11 @@ static void init_index(void)
     kc_dns_zone_add_ptr(z, 0x0a600007, web);
     kc_dns_zone_add(z, "_http._tcp.web.default.svc.cluster.local",
                     &(kc_dns_rr){.type = KC_DNS_SRV, .port = 80, .target = web});
-    kc_dns_zone_add(z, "ext.default.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_CNAME, .target = "a.example"});
+    kc_dns_zone_add(z, "ext.default.svc.cluster.local",
+                    &(kc_dns_rr){.type = KC_DNS_CNAME, .target = "a.example"});
     for (uint32_t i = 0; i < 100; i++)
-        kc_dns_zone_add(z, "big.default.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_A, .ip = 0x0af40000 + i});
+        kc_dns_zone_add(z, "big.default.svc.cluster.local",
+                        &(kc_dns_rr){.type = KC_DNS_A, .ip = 0x0af40000 + i});
     ix = kc_dns_index_build(z, 1);
     kc_dns_zone_free(z);
 }
@@ -45,7 +47,8 @@ static void check(const uint8_t *q, size_t qn, const uint8_t *r, size_t rn, size
     if (r[4] != 0 || r[5] != 1) abort();
     if (rn < pq.qend || memcmp(r + 12, q + 12, pq.qend - 12)) abort(); /* question as sent */
     size_t off = pq.qend;
-    unsigned total = (unsigned)(r[6] << 8 | r[7]) + (unsigned)(r[8] << 8 | r[9]) + (unsigned)(r[10] << 8 | r[11]);
+    unsigned total =
+        (unsigned)(r[6] << 8 | r[7]) + (unsigned)(r[8] << 8 | r[9]) + (unsigned)(r[10] << 8 | r[11]);
     for (unsigned i = 0; i < total; i++) {
         long o = skip(r, rn, off);
         if (o < 0 || (size_t)o + 10 > rn) abort();

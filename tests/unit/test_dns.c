@@ -84,7 +84,8 @@ static void decode(const uint8_t *p, size_t len, msg *m)
     m->ar = g16(p + 10);
     char tmp[256];
     size_t off = 12;
-    for (int i = 0; i < m->qd; i++) off = read_name(p, len, off, tmp) + 4;
+    for (int i = 0; i < m->qd; i++)
+        off = read_name(p, len, off, tmp) + 4;
     for (size_t i = 0; i < (size_t)m->an + m->ns + m->ar; i++) {
         rr *r = &m->rrs[m->n++];
         off = read_name(p, len, off, r->owner);
@@ -131,7 +132,8 @@ static void setup(void)
     }
     kc_dns_zone_add(zone, hl, &(kc_dns_rr){.type = KC_DNS_A, .ip = ip(10, 244, 0, 1)}); /* duplicate */
     for (int i = 0; i < 60; i++)
-        kc_dns_zone_add(zone, "big.ns.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_A, .ip = ip(10, 1, 0, i)});
+        kc_dns_zone_add(zone, "big.ns.svc.cluster.local",
+                        &(kc_dns_rr){.type = KC_DNS_A, .ip = ip(10, 1, 0, i)});
     for (int i = 0; i < 20; i++) {
         char h[64];
         snprintf(h, sizeof h, "x%d.big.ns.svc.cluster.local", i);
@@ -139,7 +141,8 @@ static void setup(void)
         kc_dns_zone_add(zone, "_p._tcp.big.ns.svc.cluster.local",
                         &(kc_dns_rr){.type = KC_DNS_SRV, .port = 1, .target = h});
     }
-    kc_dns_zone_add(zone, "ext.ns.svc.cluster.local", &(kc_dns_rr){.type = KC_DNS_CNAME, .target = "Example.COM."});
+    kc_dns_zone_add(zone, "ext.ns.svc.cluster.local",
+                    &(kc_dns_rr){.type = KC_DNS_CNAME, .target = "Example.COM."});
     ix = kc_dns_index_build(zone, 42);
 }
 
@@ -176,10 +179,12 @@ Test(dns, names_text_and_wire)
     longlabel[64] = 0;
     cr_assert_eq(kc_dns_name_from_text(longlabel, w), -1);
     char longname[300] = "";
-    for (int i = 0; i < 26; i++) strcat(longname, "abcdefghi.");
+    for (int i = 0; i < 26; i++)
+        strcat(longname, "abcdefghi.");
     cr_assert_eq(kc_dns_name_from_text(longname, w), -1);
     uint8_t apex[256], name[256];
-    int al = kc_dns_name_from_text("cluster.local", apex), nl = kc_dns_name_from_text("a.cluster.local", name);
+    int al = kc_dns_name_from_text("cluster.local", apex),
+        nl = kc_dns_name_from_text("a.cluster.local", name);
     cr_assert_eq(kc_dns_name_suffix(name, (size_t)nl, apex, (size_t)al), 2);
     cr_assert_eq(kc_dns_name_suffix(apex, (size_t)al, name, (size_t)nl), -1);
 }
@@ -195,7 +200,8 @@ Test(dns, parse_query_accepts_and_rejects)
     cr_assert(pq.edns && pq.do_bit);
     cr_assert_eq(pq.udp_size, 1232);
     cr_assert_eq(pq.name[1], 'w', "folded to lower case");
-    for (size_t cut = 0; cut < n; cut++) cr_assert_eq(kc_dns_parse_query(q, cut, &pq), -1, "cut at %zu", cut);
+    for (size_t cut = 0; cut < n; cut++)
+        cr_assert_eq(kc_dns_parse_query(q, cut, &pq), -1, "cut at %zu", cut);
     q[2] |= 0x80; /* a response */
     cr_assert_eq(kc_dns_parse_query(q, n, &pq), -1);
     q[2] &= 0x7f;
@@ -225,7 +231,8 @@ Test(dns, headless_deduplicated_and_srv_with_additional)
     msg m;
     ask("hl.ns.svc.cluster.local", KC_DNS_A, 0, false, &m);
     cr_assert_eq(m.an, 3);
-    for (int i = 0; i < 3; i++) cr_assert_eq(m.rrs[i].ip, ip(10, 244, 0, i + 1));
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(m.rrs[i].ip, ip(10, 244, 0, i + 1));
     ask("_http._tcp.hl.ns.svc.cluster.local", KC_DNS_SRV, 0, false, &m);
     cr_assert_eq(m.an, 3);
     cr_assert_eq(m.ar, 3);
@@ -300,7 +307,8 @@ Test(dns, truncation_edns_and_tcp)
     cr_assert_leq(n, 4096);
     ask("big.ns.svc.cluster.local", KC_DNS_A, 0, true, &m);
     cr_assert_eq(m.an, 60);
-    /* 20 SRV answers (47 bytes each) fit 1232 bytes but not with their 20 A records: additional dropped, no TC */
+    /* 20 SRV answers (47 bytes each) fit 1232 bytes but not with their 20 A records: additional dropped, no
+     * TC */
     n = ask("_p._tcp.big.ns.svc.cluster.local", KC_DNS_SRV, 1232, false, &m);
     cr_assert_eq(m.an, 20);
     cr_assert_eq(m.ar, 1);
@@ -335,8 +343,8 @@ Test(dns, zone_rejects_bad_names_and_creates_ancestors)
 {
     cr_assert_eq(kc_dns_zone_add(zone, "a..b.cluster.local", &(kc_dns_rr){.type = KC_DNS_A}), -1);
     cr_assert_eq(kc_dns_zone_add(zone, "web.example.com", &(kc_dns_rr){.type = KC_DNS_A}), -1);
-    cr_assert_eq(kc_dns_zone_add(zone, "x.cluster.local", &(kc_dns_rr){.type = KC_DNS_CNAME, .target = "a..b"}),
-                 -1);
+    cr_assert_eq(
+        kc_dns_zone_add(zone, "x.cluster.local", &(kc_dns_rr){.type = KC_DNS_CNAME, .target = "a..b"}), -1);
     size_t before = kc_dns_zone_names(zone);
     cr_assert_eq(kc_dns_zone_add(zone, "a.b.c.d.cluster.local", &(kc_dns_rr){.type = KC_DNS_A}), 0);
     cr_assert_eq(kc_dns_zone_names(zone), before + 4);
