@@ -57,54 +57,6 @@ static void *start_nodelc(kc_client *c, const server_opts *o)
     return kc_nodelifecycle_start(c, &n);
 }
 
-static void *start_rs(kc_client *c, const server_opts *o)
-{
-    (void)o;
-    return kc_replicaset_start(c);
-}
-
-static void *start_deploy(kc_client *c, const server_opts *o)
-{
-    (void)o;
-    return kc_deployment_start(c);
-}
-
-static void *start_sts(kc_client *c, const server_opts *o)
-{
-    (void)o;
-    return kc_statefulset_start(c);
-}
-
-static void *start_ds(kc_client *c, const server_opts *o)
-{
-    (void)o;
-    return kc_daemonset_start(c);
-}
-
-static void *start_endpoints(kc_client *c, const server_opts *o)
-{
-    (void)o;
-    return kc_endpoints_start(c);
-}
-
-static void *start_endpointslice(kc_client *c, const server_opts *o)
-{
-    (void)o;
-    return kc_endpointslice_start(c);
-}
-
-static void *start_gc(kc_client *c, const server_opts *o)
-{
-    (void)o;
-    return kc_gc_start(c);
-}
-
-static void *start_pv(kc_client *c, const server_opts *o)
-{
-    (void)o;
-    return kc_pv_binder_start(c);
-}
-
 static void *start_pvc_protection(kc_client *c, const server_opts *o)
 {
     (void)o;
@@ -124,22 +76,23 @@ static void *start_local_path(kc_client *c, const server_opts *o)
 
 static const struct {
     const char *name, *agent;
-    start_fn start;
+    void *(*start)(kc_client *c); /* a controller without options, */
+    start_fn start_with;          /* or one that takes some of the server's */
     void (*stop)(void *);
 } controllers[] = {
-    {"nodeipam", "node-ipam-controller", start_ipam, kc_nodeipam_stop},
-    {"nodelifecycle", "node-lifecycle-controller", start_nodelc, kc_nodelifecycle_stop},
-    {"replicaset", "replicaset-controller", start_rs, kc_replicaset_stop},
-    {"deployment", "deployment-controller", start_deploy, kc_deployment_stop},
-    {"statefulset", "statefulset-controller", start_sts, kc_statefulset_stop},
-    {"daemonset", "daemon-set-controller", start_ds, kc_daemonset_stop},
-    {"garbagecollector", "generic-garbage-collector", start_gc, kc_gc_stop},
-    {"persistentvolume-binder", "persistent-volume-binder", start_pv, kc_pv_binder_stop},
-    {"pvc-protection", "pvc-protection-controller", start_pvc_protection, kc_protection_stop},
-    {"pv-protection", "pv-protection-controller", start_pv_protection, kc_protection_stop},
-    {"local-path-provisioner", "local-path-provisioner", start_local_path, kc_local_path_stop},
-    {"endpoints", "endpoint-controller", start_endpoints, kc_endpoints_stop},
-    {"endpointslice", "endpointslice-controller", start_endpointslice, kc_endpointslice_stop},
+    {"nodeipam", "node-ipam-controller", NULL, start_ipam, kc_nodeipam_stop},
+    {"nodelifecycle", "node-lifecycle-controller", NULL, start_nodelc, kc_nodelifecycle_stop},
+    {"replicaset", "replicaset-controller", kc_replicaset_start, NULL, kc_replicaset_stop},
+    {"deployment", "deployment-controller", kc_deployment_start, NULL, kc_deployment_stop},
+    {"statefulset", "statefulset-controller", kc_statefulset_start, NULL, kc_statefulset_stop},
+    {"daemonset", "daemon-set-controller", kc_daemonset_start, NULL, kc_daemonset_stop},
+    {"garbagecollector", "generic-garbage-collector", kc_gc_start, NULL, kc_gc_stop},
+    {"persistentvolume-binder", "persistent-volume-binder", kc_pv_binder_start, NULL, kc_pv_binder_stop},
+    {"pvc-protection", "pvc-protection-controller", NULL, start_pvc_protection, kc_protection_stop},
+    {"pv-protection", "pv-protection-controller", NULL, start_pv_protection, kc_protection_stop},
+    {"local-path-provisioner", "local-path-provisioner", NULL, start_local_path, kc_local_path_stop},
+    {"endpoints", "endpoint-controller", kc_endpoints_start, NULL, kc_endpoints_stop},
+    {"endpointslice", "endpointslice-controller", kc_endpointslice_start, NULL, kc_endpointslice_stop},
 };
 
 static void start_components(kc_apiserver *s, const server_opts *o)
@@ -147,7 +100,8 @@ static void start_components(kc_apiserver *s, const server_opts *o)
     kc_apiserver_set_storage_protection(s, controller_on(o, "pvc-protection"), controller_on(o, "pv-protection"));
     for (size_t i = 0; i < sizeof controllers / sizeof *controllers; i++) {
         if (!controller_on(o, controllers[i].name)) continue;
-        void *ctl = controllers[i].start(kc_apiserver_client(s, controllers[i].agent), o);
+        kc_client *c = kc_apiserver_client(s, controllers[i].agent);
+        void *ctl = controllers[i].start ? controllers[i].start(c) : controllers[i].start_with(c, o);
         if (ctl) kc_apiserver_add_component(s, controllers[i].stop, ctl);
     }
     if (!o->disable_scheduler) {
