@@ -1,7 +1,13 @@
 /* Small generators the API server stamps on objects: RFC 3339 timestamps, UIDs and the
- * Kubernetes random-name alphabet (semantics 0.1). */
+ * Kubernetes random-name alphabet (semantics 0.1); and admission steps kept small and local:
+ * Priority (PriorityClass -> pod priority, the built-in classes) and the DaemonSet template
+ * generation annotation. */
 #include "apiserver/apiserver.h"
+#include "api/resource.h"
+#include "store/store.h"
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -59,10 +65,6 @@ void kc_random_suffix(char *out, size_t n)
  *   PriorityClass create/update: the "system-" prefix is reserved for the built-in classes,
  *               user values stay <= 1e9, value and preemptionPolicy are immutable, at most one
  *               globalDefault (403 naming the existing one). */
-#include "api/resource.h"
-#include "store/store.h"
-#include <inttypes.h>
-#include <string.h>
 
 #define HIGHEST_USER_PRIORITY 1000000000
 static const struct {
@@ -228,4 +230,36 @@ int kc_priority_bootstrap(kc_apiserver *s, kc_err *err)
         if (kc_store_write(s->store, KC_WRITE_CREATE, res_pc(), doc, 0, NULL, NULL, NULL, err) < 0) return -1;
     }
     return 0;
+}
+
+/* ---- DaemonSet template generation (registry/apps/daemonset strategy) ----
+ * The apps/v1 form of the internal spec.templateGeneration: annotation
+ * deprecated.daemonset.template.generation, "1" on create, +1 on each template change, owned by
+ * the server (the value a client sends is ignored). */
+#define DS_GEN_ANNOTATION "deprecated.daemonset.template.generation"
+
+static json_int_t ds_template_generation(json_t *ds)
+{
+    json_t *ann = json_object_get(json_object_get(ds, "metadata"), "annotations");
+    const char *v = json_string_value(json_object_get(ann, DS_GEN_ANNOTATION));
+    return v && v[0] ? strtoll(v, NULL, 10) : 0;
+}
+
+void kc_admit_daemonset(json_t *ds, json_t *old)
+{
+    json_int_t gen = 1;
+    if (old) {
+        json_t *a = json_object_get(json_object_get(ds, "spec"), "template");
+        json_t *b = json_object_get(json_object_get(old, "spec"), "template");
+        gen = ds_template_generation(old);
+        if (!gen) gen = 1;
+        if (!(a == b || (a && b && json_equal(a, b)))) gen++;
+    }
+    json_t *md = json_object_get(ds, "metadata");
+    if (!json_is_object(md)) return;
+    json_t *ann = json_object_get(md, "annotations");
+    if (!json_is_object(ann)) json_object_set_new(md, "annotations", ann = json_object());
+    char buf[24];
+    snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, gen);
+    json_object_set_new(ann, DS_GEN_ANNOTATION, json_string(buf));
 }

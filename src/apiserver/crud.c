@@ -312,6 +312,7 @@ int kc_create_object(kc_req *r, int res, const char *ns, json_t *doc, kc_err *er
     }
     if (!strcmp(rd->kind, "Namespace")) prepare_namespace(doc, md, name);
     if (!strcmp(rd->kind, "Pod")) default_tolerations(doc);
+    if (!strcmp(rd->kind, "DaemonSet")) kc_admit_daemonset(doc, NULL);
     if ((!strcmp(rd->kind, "Pod") && kc_admit_pod_priority(r->srv, doc, err) < 0) ||
         (!strcmp(rd->kind, "PriorityClass") && kc_admit_priority_class(r->srv, doc, NULL, err) < 0)) {
         json_decref(applied_mf);

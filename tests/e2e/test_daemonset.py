@@ -121,6 +121,7 @@ def test_one_pod_per_node_pinned_with_tolerations(server, kubectl, ns):
     wait_for(lambda: status_is(server, ns, desiredNumberScheduled=3, currentNumberScheduled=3, numberReady=3,
                                updatedNumberScheduled=3, numberAvailable=3, numberMisscheduled=0),
              timeout=10, what="status 3/3/3/3/3")
+    assert ds(server, ns)["metadata"]["annotations"]["deprecated.daemonset.template.generation"] == "1"
     out = kubectl.ok("get", "ds", "agent", "-n", ns).out.split("\n")[1].split()
     assert out[:6] == ["agent", "3", "3", "3", "3", "3"], out
     revs = get(server, "/apis/apps/v1/namespaces/%s/controllerrevisions" % ns)["items"]
@@ -287,6 +288,7 @@ def test_rolling_update_respects_max_unavailable_and_undo(server, kubectl, ns):
     assert w.events > 6 and not w.errors, w.errors[:3]
     assert {p["spec"]["containers"][0]["image"] for p in pods(server, ns)} == {"busybox:2"}
     assert {p["metadata"]["labels"]["pod-template-generation"] for p in pods(server, ns)} == {"2"}
+    assert ds(server, ns)["metadata"]["annotations"]["deprecated.daemonset.template.generation"] == "2"
     revs = get(server, "/apis/apps/v1/namespaces/%s/controllerrevisions" % ns)["items"]
     assert sorted(r["revision"] for r in revs) == [1, 2]
     hist = kubectl.ok("rollout", "history", "ds/agent", "-n", ns).out
