@@ -64,16 +64,18 @@ Test(ds_pod, an_exists_everything_toleration_covers_all)
 
 Test(ds_pod, pin_replaces_required_terms_and_keeps_the_rest)
 {
-    json_t *spec = J("{\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
-                     "{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Exists\"}]}]},"
-                     "\"preferredDuringSchedulingIgnoredDuringExecution\":[{\"weight\":1,\"preference\":{}}]},"
-                     "\"podAntiAffinity\":{}}}");
+    json_t *spec =
+        J("{\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
+          "{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Exists\"}]}]},"
+          "\"preferredDuringSchedulingIgnoredDuringExecution\":[{\"weight\":1,\"preference\":{}}]},"
+          "\"podAntiAffinity\":{}}}");
     kc_ds_pin_node(spec, "n1");
-    json_t *want = J("{\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
-                     "{\"nodeSelectorTerms\":[{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"In\","
-                     "\"values\":[\"n1\"]}]}]},"
-                     "\"preferredDuringSchedulingIgnoredDuringExecution\":[{\"weight\":1,\"preference\":{}}]},"
-                     "\"podAntiAffinity\":{}}}");
+    json_t *want =
+        J("{\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
+          "{\"nodeSelectorTerms\":[{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"In\","
+          "\"values\":[\"n1\"]}]}]},"
+          "\"preferredDuringSchedulingIgnoredDuringExecution\":[{\"weight\":1,\"preference\":{}}]},"
+          "\"podAntiAffinity\":{}}}");
     cr_assert(json_equal(spec, want));
     json_t *pod = json_pack("{s:O}", "spec", spec);
     cr_assert_str_eq(kc_ds_pod_target(pod), "n1");
@@ -100,8 +102,10 @@ Test(ds_taints, toleration_matching)
         {"{\"key\":\"k\",\"operator\":\"Equal\",\"value\":\"v\",\"effect\":\"NoSchedule\"}",
          "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoSchedule\"}", true},
         {"{\"key\":\"k\",\"value\":\"v\"}", "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoExecute\"}", true},
-        {"{\"key\":\"k\",\"value\":\"w\"}", "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoExecute\"}", false},
-        {"{\"key\":\"k\",\"operator\":\"Exists\"}", "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoExecute\"}", true},
+        {"{\"key\":\"k\",\"value\":\"w\"}", "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoExecute\"}",
+         false},
+        {"{\"key\":\"k\",\"operator\":\"Exists\"}",
+         "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoExecute\"}", true},
         {"{\"operator\":\"Exists\"}", "{\"key\":\"x\",\"effect\":\"NoSchedule\"}", true},
         {"{\"key\":\"k\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}",
          "{\"key\":\"k\",\"effect\":\"NoExecute\"}", false},
@@ -132,19 +136,24 @@ static void run_on(const char *spec_json, const char *node_json, const char *nam
 Test(ds_eligible, taints)
 {
     run_on("{}", "{}", "n", true, true);
-    run_on("{}", "{\"spec\":{\"taints\":[{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoSchedule\"}]}}", "n", false,
+    run_on("{}", "{\"spec\":{\"taints\":[{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoSchedule\"}]}}", "n",
+           false, true);
+    run_on("{}", "{\"spec\":{\"taints\":[{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoExecute\"}]}}", "n",
+           false, false);
+    run_on("{}", "{\"spec\":{\"taints\":[{\"key\":\"k\",\"effect\":\"PreferNoSchedule\"}]}}", "n", true,
            true);
-    run_on("{}", "{\"spec\":{\"taints\":[{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoExecute\"}]}}", "n", false,
-           false);
-    run_on("{}", "{\"spec\":{\"taints\":[{\"key\":\"k\",\"effect\":\"PreferNoSchedule\"}]}}", "n", true, true);
     /* cordoned: unschedulable taint tolerated; not ready: not-ready NoSchedule is not */
-    run_on("{}", "{\"spec\":{\"taints\":[{\"key\":\"node.kubernetes.io/unschedulable\",\"effect\":\"NoSchedule\"}]}}",
-           "n", true, true);
-    run_on("{}", "{\"spec\":{\"taints\":[{\"key\":\"node.kubernetes.io/not-ready\",\"effect\":\"NoSchedule\"},"
-                 "{\"key\":\"node.kubernetes.io/not-ready\",\"effect\":\"NoExecute\"}]}}",
+    run_on(
+        "{}",
+        "{\"spec\":{\"taints\":[{\"key\":\"node.kubernetes.io/unschedulable\",\"effect\":\"NoSchedule\"}]}}",
+        "n", true, true);
+    run_on("{}",
+           "{\"spec\":{\"taints\":[{\"key\":\"node.kubernetes.io/not-ready\",\"effect\":\"NoSchedule\"},"
+           "{\"key\":\"node.kubernetes.io/not-ready\",\"effect\":\"NoExecute\"}]}}",
            "n", false, true);
     run_on("{\"tolerations\":[{\"key\":\"k\",\"operator\":\"Exists\"}]}",
-           "{\"spec\":{\"taints\":[{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoExecute\"}]}}", "n", true, true);
+           "{\"spec\":{\"taints\":[{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoExecute\"}]}}", "n", true,
+           true);
 }
 
 Test(ds_eligible, node_selector_affinity_and_node_name)
@@ -154,21 +163,24 @@ Test(ds_eligible, node_selector_affinity_and_node_name)
     run_on("{\"nodeSelector\":{\"disk\":\"hdd\"}}", ssd, "n", false, false);
     run_on("{\"nodeName\":\"other\"}", ssd, "n", false, false);
     run_on("{\"nodeName\":\"n\"}", ssd, "n", true, true);
-#define REQ(terms) "{\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":" \
-                   "{\"nodeSelectorTerms\":" terms "}}}}"
-    run_on(REQ("[{\"matchExpressions\":[{\"key\":\"cores\",\"operator\":\"Gt\",\"values\":[\"4\"]}]}]"), ssd, "n",
-           true, true);
-    run_on(REQ("[{\"matchExpressions\":[{\"key\":\"cores\",\"operator\":\"Lt\",\"values\":[\"4\"]}]}]"), ssd, "n",
-           false, false);
-    run_on(REQ("[{\"matchExpressions\":[{\"key\":\"gpu\",\"operator\":\"DoesNotExist\"}]}]"), ssd, "n", true, true);
+#define REQ(terms)                                                                                           \
+    "{\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"                   \
+    "{\"nodeSelectorTerms\":" terms "}}}}"
+    run_on(REQ("[{\"matchExpressions\":[{\"key\":\"cores\",\"operator\":\"Gt\",\"values\":[\"4\"]}]}]"), ssd,
+           "n", true, true);
+    run_on(REQ("[{\"matchExpressions\":[{\"key\":\"cores\",\"operator\":\"Lt\",\"values\":[\"4\"]}]}]"), ssd,
+           "n", false, false);
+    run_on(REQ("[{\"matchExpressions\":[{\"key\":\"gpu\",\"operator\":\"DoesNotExist\"}]}]"), ssd, "n", true,
+           true);
     run_on(REQ("[{\"matchExpressions\":[{\"key\":\"disk\",\"operator\":\"NotIn\",\"values\":[\"ssd\"]}]},"
                "{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"In\",\"values\":[\"n\"]}]}]"),
            ssd, "n", true, true); /* terms are ORed */
     run_on(REQ("[{\"matchExpressions\":[{\"key\":\"disk\",\"operator\":\"In\",\"values\":[\"ssd\"]}],"
                "\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"In\",\"values\":[\"m\"]}]}]"),
-           ssd, "n", false, false); /* requirements inside a term are ANDed */
+           ssd, "n", false, false);              /* requirements inside a term are ANDed */
     run_on(REQ("[{}]"), ssd, "n", false, false); /* an empty term matches nothing */
-    run_on(REQ("[{\"matchExpressions\":[{\"key\":\"disk\",\"operator\":\"Bogus\"}]}]"), ssd, "n", false, false);
+    run_on(REQ("[{\"matchExpressions\":[{\"key\":\"disk\",\"operator\":\"Bogus\"}]}]"), ssd, "n", false,
+           false);
 #undef REQ
 }
 
@@ -190,8 +202,8 @@ Test(ds_math, percentages_round_up)
     static const struct {
         const char *v;
         int total, def, want;
-    } cases[] = {{"\"10%\"", 5000, 1, 500}, {"\"10%\"", 3, 1, 1}, {"\"34%\"", 3, 1, 2}, {"\"0%\"", 3, 1, 0},
-                 {"2", 3, 1, 2},           {"\"x%\"", 3, 7, 7}};
+    } cases[] = {{"\"10%\"", 5000, 1, 500}, {"\"10%\"", 3, 1, 1}, {"\"34%\"", 3, 1, 2},
+                 {"\"0%\"", 3, 1, 0},       {"2", 3, 1, 2},       {"\"x%\"", 3, 7, 7}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         json_t *v = J(cases[i].v);
         cr_assert_eq(kc_ds_scaled(v, cases[i].total, cases[i].def), cases[i].want, "%s of %d", cases[i].v,
@@ -228,7 +240,8 @@ static kc_ds_pod *add_pod(fixture *f, const char *hash, const char *phase, bool 
              "{\"metadata\":{\"name\":\"p%d\",\"namespace\":\"d\",\"uid\":\"u%d\","
              "\"creationTimestamp\":\"2024-01-01T00:00:%02dZ\",%s"
              "\"labels\":{\"controller-revision-hash\":\"%s\",\"pod-template-generation\":\"1\"},"
-             "\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":\"DaemonSet\",\"name\":\"ds\",\"uid\":\"D\","
+             "\"ownerReferences\":[{\"apiVersion\":\"apps/"
+             "v1\",\"kind\":\"DaemonSet\",\"name\":\"ds\",\"uid\":\"D\","
              "\"controller\":true}]},"
              "\"spec\":{%s\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
              "{\"nodeSelectorTerms\":[{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"In\","
@@ -250,7 +263,8 @@ static kc_ds_pod *add_pod(fixture *f, const char *hash, const char *phase, bool 
 
 static void fixture_free(fixture *f)
 {
-    for (int i = 0; i < f->n; i++) kc_obj_unref(f->o[i]);
+    for (int i = 0; i < f->n; i++)
+        kc_obj_unref(f->o[i]);
 }
 
 Test(ds_pods, facts_and_availability)
