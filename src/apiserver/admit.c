@@ -216,6 +216,15 @@ int kc_admit_priority_class(kc_apiserver *s, json_t *pc, json_t *old, kc_err *er
     return forbidden(err, "priorityclasses.scheduling.k8s.io", name, msg);
 }
 
+int kc_admit_priority_class_delete(const char *name, kc_err *err)
+{
+    for (size_t i = 0; i < sizeof system_classes / sizeof *system_classes; i++)
+        if (!strcmp(name, system_classes[i].name))
+            return forbidden(err, "priorityclasses.scheduling.k8s.io", name,
+                             "this is a system priority class and cannot be deleted");
+    return 0;
+}
+
 int kc_priority_bootstrap(kc_apiserver *s, kc_err *err)
 {
     for (size_t i = 0; i < sizeof system_classes / sizeof *system_classes; i++) {

@@ -138,6 +138,7 @@ void kc_random_suffix(char *out, size_t n);
 int kc_admit_pod_priority(kc_apiserver *s, json_t *pod, kc_err *err);
 void kc_admit_pod_priority_update(json_t *pod, json_t *old);
 int kc_admit_priority_class(kc_apiserver *s, json_t *pc, json_t *old, kc_err *err);
+int kc_admit_priority_class_delete(const char *name, kc_err *err); /* the built-in ones: 403 */
 int kc_priority_bootstrap(kc_apiserver *s, kc_err *err);
 /* DaemonSet strategy: the deprecated.daemonset.template.generation annotation (old NULL: create). */
 void kc_admit_daemonset(json_t *ds, json_t *old);

@@ -531,6 +531,7 @@ static void handle_delete(kc_req *r, int res, const char *ns, const char *name)
             kc_errf(&err, KC_EFORBIDDEN, "namespaces \"%s\" is forbidden: this namespace may not be deleted", name);
             goto fail;
         }
+    if (!strcmp(rd->kind, "PriorityClass") && kc_admit_priority_class_delete(name, &err) < 0) goto fail;
     if (!(opts = delete_options(r, &err))) goto fail;
     int rc = kc_delete_object(r->srv, res, cur, opts, kc_dry_run(r), kc_store_done, r, &out, &err);
     if (rc < 0) goto fail;

@@ -362,6 +362,8 @@ def test_priority_classes_served_and_admitted(server, kubectl, ns):
     r = kubectl.fail("create", "priorityclass", "system-mine", "--value=5")
     assert "reserved for system use only" in r.err, r
     kubectl.ok("delete", "priorityclass", "e2e-high-" + ns)
+    r = kubectl.fail("delete", "priorityclass", "system-node-critical")
+    assert "this is a system priority class and cannot be deleted" in r.err, r
 
 
 def test_critical_daemon_pod_preempts_on_a_full_node(server, kubectl, ns):
