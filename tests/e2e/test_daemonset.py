@@ -362,6 +362,16 @@ def test_priority_classes_served_and_admitted(server, kubectl, ns):
     r = kubectl.fail("create", "priorityclass", "system-mine", "--value=5")
     assert "reserved for system use only" in r.err, r
     kubectl.ok("delete", "priorityclass", "e2e-high-" + ns)
+    # a globalDefault class gives its value to pods without a class; only one default may exist
+    kubectl.ok("create", "priorityclass", "e2e-default-" + ns, "--value=7", "--global-default")
+    try:
+        r = kubectl.fail("create", "priorityclass", "e2e-second-" + ns, "--value=8", "--global-default")
+        assert "PriorityClass e2e-default-%s is marked as default. Only one default can exist" % ns in r.err, r
+        kubectl.ok("run", "p3", "-n", ns, "--image=busybox", "--restart=Never")
+        p = get(server, "/api/v1/namespaces/%s/pods/p3" % ns)
+        assert (p["spec"]["priorityClassName"], p["spec"]["priority"]) == ("e2e-default-" + ns, 7)
+    finally:
+        kubectl.ok("delete", "priorityclass", "e2e-default-" + ns)
     r = kubectl.fail("delete", "priorityclass", "system-node-critical")
     assert "this is a system priority class and cannot be deleted" in r.err, r
 
