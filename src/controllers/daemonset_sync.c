@@ -453,6 +453,22 @@ static void min_requeue(actions *a, int64_t ms)
     if (ms > 0 && (!a->requeue_ms || ms < a->requeue_ms)) a->requeue_ms = ms;
 }
 
+/* FailedDaemonPod / SucceededDaemonPod for the terminal pods about to be deleted on a node. */
+static void report_terminal(kc_dsctl *d, dsview *v, const kc_ds_slot *s, kc_ds_pod **dels, size_t n)
+{
+    if (!s->should_continue) return;
+    for (size_t j = 0; j < n; j++) {
+        if (dels[j]->failed)
+            kc_ds_event(d, v->o, "Warning", "FailedDaemonPod",
+                        "Found failed daemon pod %s/%s on node %s, will try to kill it", v->o->ns, dels[j]->o->name,
+                        s->name);
+        else if (dels[j]->succeeded)
+            kc_ds_event(d, v->o, "Normal", "SucceededDaemonPod",
+                        "Found succeeded daemon pod %s/%s on node %s, will try to delete it", v->o->ns,
+                        dels[j]->o->name, s->name);
+    }
+}
+
 static void manage(kc_dsctl *d, dsview *v, podset *ps, actions *a)
 {
     int surge, unavail;
@@ -481,11 +497,7 @@ static void manage(kc_dsctl *d, dsview *v, podset *ps, actions *a)
         kc_ds_node_plan(s, v->hash, v->gen, allows_surge, v->min_ready, now, in_backoff, &create, dels + nd,
                         &k, &failed);
         if (failed && in_backoff) min_requeue(a, delay);
-        for (size_t j = 0; j < k && failed && !in_backoff; j++)
-            if (dels[nd + j]->failed)
-                kc_ds_event(d, v->o, "Warning", "FailedDaemonPod",
-                            "Found failed daemon pod %s/%s on node %s, will try to kill it", v->o->ns,
-                            dels[nd + j]->o->name, s->name);
+        report_terminal(d, v, s, dels + nd, k);
         nd += k;
         if (create) creates[nc++] = s->name;
     }

@@ -394,3 +394,30 @@ def test_critical_daemon_pod_preempts_on_a_full_node(server, kubectl, ns):
     assert p["spec"]["priority"] == 2000001000
     f = get(server, "/api/v1/namespaces/%s/pods/filler" % ns)
     assert f is None or f["metadata"].get("deletionTimestamp"), "the lower-priority filler must be preempted"
+
+
+def test_failed_daemon_pod_is_replaced(server, kubectl, ns):
+    apply(kubectl, ns, daemonset())
+    wait_for(lambda: running_on(server, ns, NODES), timeout=20, what="a pod on each node")
+    victim = by_node(server, ns)["sim-1"]["metadata"]
+    st, doc, _ = server.api("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % (ns, victim["name"]),
+                            {"status": {"phase": "Failed"}}, content_type="application/merge-patch+json")
+    assert st == 200, doc
+    def replaced():
+        p = by_node(server, ns).get("sim-1")
+        return p and p["metadata"]["uid"] != victim["uid"] and ready(p)
+    wait_for(replaced, timeout=20, what="the failed pod on sim-1 replaced")
+    evs = get(server, "/api/v1/namespaces/%s/events" % ns)["items"]
+    assert any(e["reason"] == "FailedDaemonPod" and victim["name"] in e["message"] for e in evs), evs
+
+
+def test_revision_history_limit(server, kubectl, ns):
+    apply(kubectl, ns, daemonset(revisionHistoryLimit=1))
+    for tag in ("2", "3", "4"):
+        wait_for(lambda: status_is(server, ns, numberAvailable=3), timeout=20, what="3 available")
+        kubectl.ok("set", "image", "ds/agent", "c=busybox:" + tag, "-n", ns)
+        kubectl.ok("rollout", "status", "ds/agent", "-n", ns, "--timeout=60s", timeout=70)
+    def revisions():
+        return sorted(r["revision"] for r in
+                      get(server, "/apis/apps/v1/namespaces/%s/controllerrevisions" % ns)["items"])
+    wait_for(lambda: revisions() == [3, 4], timeout=10, what="only the current and one old revision")
