@@ -143,7 +143,10 @@ void kc_apiserver_set_storage_protection(kc_apiserver *s, bool pvc, bool pv);
 int kc_admit_pod_priority(kc_apiserver *s, json_t *pod, kc_err *err);
 void kc_admit_pod_priority_update(json_t *pod, json_t *old);
 int kc_admit_priority_class(kc_apiserver *s, json_t *pc, json_t *old, kc_err *err);
+int kc_admit_priority_class_delete(const char *name, kc_err *err); /* the built-in ones: 403 */
 int kc_priority_bootstrap(kc_apiserver *s, kc_err *err);
+/* DaemonSet strategy: the deprecated.daemonset.template.generation annotation (old NULL: create). */
+void kc_admit_daemonset(json_t *ds, json_t *old);
 
 /* server.c: start-up (store, bootstrap objects, listening socket), components, the loop.
  * Components (controllers, scheduler, simulated nodes) get in-process clients from

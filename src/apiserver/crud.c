@@ -313,6 +313,7 @@ int kc_create_object(kc_req *r, int res, const char *ns, json_t *doc, kc_err *er
     if (!strcmp(rd->kind, "Namespace")) prepare_namespace(doc, md, name);
     if (!strcmp(rd->kind, "Pod")) default_tolerations(doc);
     kc_admit_storage(r->srv, rd->kind, doc);
+    if (!strcmp(rd->kind, "DaemonSet")) kc_admit_daemonset(doc, NULL);
     if ((!strcmp(rd->kind, "Pod") && kc_admit_pod_priority(r->srv, doc, err) < 0) ||
         (!strcmp(rd->kind, "PriorityClass") && kc_admit_priority_class(r->srv, doc, NULL, err) < 0)) {
         json_decref(applied_mf);
@@ -550,6 +551,7 @@ static void handle_delete(kc_req *r, int res, const char *ns, const char *name)
             kc_errf(&err, KC_EFORBIDDEN, "namespaces \"%s\" is forbidden: this namespace may not be deleted", name);
             goto fail;
         }
+    if (!strcmp(rd->kind, "PriorityClass") && kc_admit_priority_class_delete(name, &err) < 0) goto fail;
     if (!(opts = delete_options(r, &err))) goto fail;
     int rc = kc_delete_object(r->srv, res, cur, opts, kc_dry_run(r), kc_store_done, r, &out, &err);
     if (rc < 0) goto fail;

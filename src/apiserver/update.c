@@ -146,6 +146,7 @@ int kc_finish_update(kc_req *r, int res, const kc_obj *cur, json_t *doc, const c
     bool svc = !strcmp(rd->kind, "Service") && !sub;
     if (svc) kc_service_keep_allocated(nw, old);
     if (!strcmp(rd->kind, "Pod") && !sub) kc_admit_pod_priority_update(nw, old);
+    if (!strcmp(rd->kind, "DaemonSet") && !sub) kc_admit_daemonset(nw, old);
     if (kc_validate_object(res, nw, old, sub, err) < 0) goto out;
     if (!strcmp(rd->kind, "PriorityClass") && kc_admit_priority_class(r->srv, nw, old, err) < 0) goto out;
     if (svc && !kc_dry_run(r) && kc_service_allocate(r->srv, nw, old, err) < 0) goto out;

@@ -69,7 +69,8 @@ size_t kc_ds_nodes(kc_dsctl *d, kc_ds_node ***out)
     size_t n = kc_map_len(&d->nodefacts), i = 0;
     kc_ds_node **v = xcalloc(n + 1, sizeof *v);
     void *val;
-    for (size_t it = 0; kc_map_next(&d->nodefacts, &it, NULL, &val);) v[i++] = kc_ds_node_ref(val);
+    for (size_t it = 0; kc_map_next(&d->nodefacts, &it, NULL, &val);)
+        v[i++] = kc_ds_node_ref(val);
     pthread_mutex_unlock(&d->mu);
     *out = v;
     return i;
@@ -77,7 +78,8 @@ size_t kc_ds_nodes(kc_dsctl *d, kc_ds_node ***out)
 
 void kc_ds_nodes_free(kc_ds_node **v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) kc_ds_node_unref(v[i]);
+    for (size_t i = 0; i < n; i++)
+        kc_ds_node_unref(v[i]);
     free(v);
 }
 
@@ -179,7 +181,8 @@ static void enqueue_all(kc_dsctl *d)
 {
     kc_obj **v;
     size_t n = kc_informer_list(d->dss, NULL, &v);
-    for (size_t i = 0; i < n; i++) enqueue(d, v[i]->key);
+    for (size_t i = 0; i < n; i++)
+        enqueue(d, v[i]->key);
     kc_objv_free(v, n);
 }
 
@@ -187,7 +190,8 @@ static void enqueue_all(kc_dsctl *d)
 static kc_obj *owner_of(kc_dsctl *d, const kc_obj *o)
 {
     char uid[64], kind[64], name[256];
-    if (!kc_obj_controller(o, uid, sizeof uid, kind, sizeof kind, name, sizeof name) || strcmp(kind, "DaemonSet"))
+    if (!kc_obj_controller(o, uid, sizeof uid, kind, sizeof kind, name, sizeof name) ||
+        strcmp(kind, "DaemonSet"))
         return NULL;
     kc_obj *ds = kc_informer_get(d->dss, o->ns, name);
     if (ds && strcmp(ds->uid, uid)) {
@@ -212,7 +216,8 @@ static void enqueue_selecting(kc_dsctl *d, const kc_obj *pod)
         json_t *doc = kc_obj_parse(v[i]);
         kc_labelsel *sel = NULL;
         kc_err err = KC_ERR_INIT;
-        if (kc_labelsel_from_json(json_object_get(json_object_get(doc, "spec"), "selector"), &sel, &err) == 0 &&
+        if (kc_labelsel_from_json(json_object_get(json_object_get(doc, "spec"), "selector"), &sel, &err) ==
+                0 &&
             !kc_labelsel_empty(sel) && kc_labelsel_match(sel, pod->labels))
             enqueue(d, v[i]->key);
         kc_labelsel_free(sel);
@@ -342,7 +347,8 @@ static void *par_run(void *p)
 {
     par *w = p;
     size_t i;
-    while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->n) w->fn(w->ctx, i);
+    while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->n)
+        w->fn(w->ctx, i);
     return NULL;
 }
 
@@ -358,7 +364,8 @@ void kc_ds_parallel(size_t n, void (*fn)(void *, size_t), void *ctx)
         if (pthread_create(&t[started], &attr, par_run, &w) == 0) started++;
     pthread_attr_destroy(&attr);
     par_run(&w);
-    for (size_t i = 0; i < started; i++) pthread_join(t[i], NULL);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
 }
 
 typedef struct ds_event {
@@ -411,18 +418,21 @@ static void *event_thread(void *p)
     kc_dsctl *d = p;
     for (;;) {
         pthread_mutex_lock(&d->evmu);
-        while (!d->evhead && !d->evstop) pthread_cond_wait(&d->evcv, &d->evmu);
+        while (!d->evhead && !d->evstop)
+            pthread_cond_wait(&d->evcv, &d->evmu);
         ds_event *list = d->evhead;
         d->evhead = NULL;
         d->evtail = &d->evhead;
         bool stop = d->evstop;
         pthread_mutex_unlock(&d->evmu);
         size_t n = 0;
-        for (ds_event *e = list; e; e = e->next) n++;
+        for (ds_event *e = list; e; e = e->next)
+            n++;
         if (!n && stop) return NULL;
         ds_event **v = xcalloc(n + 1, sizeof *v);
         n = 0;
-        for (ds_event *e = list; e; e = e->next) v[n++] = e;
+        for (ds_event *e = list; e; e = e->next)
+            v[n++] = e;
         evbatch b = {d, v};
         kc_ds_parallel(n, write_event, &b);
         free(v);
@@ -461,7 +471,8 @@ void *kc_daemonset_start(kc_client *c)
     d->revs = kc_informer_new(c, d->CR, NULL, NULL, NULL);
     kc_informer_add_index(d->pods, "ctrl", ctrl_index);
     static const kc_handlers dsh = {ds_add, ds_update, ds_delete}, podh = {pod_add, pod_update, pod_delete},
-                             nodeh = {node_add, node_update, node_delete}, revh = {rev_event, rev_update, rev_event};
+                             nodeh = {node_add, node_update, node_delete},
+                             revh = {rev_event, rev_update, rev_event};
     kc_informer_add_handlers(d->dss, &dsh, d);
     kc_informer_add_handlers(d->pods, &podh, d);
     kc_informer_add_handlers(d->nodes, &nodeh, d);
@@ -478,10 +489,14 @@ void *kc_daemonset_start(kc_client *c)
 static void free_maps(kc_dsctl *d)
 {
     void *v;
-    for (size_t it = 0; kc_map_next(&d->nodefacts, &it, NULL, &v);) kc_ds_node_unref(v);
-    for (size_t it = 0; kc_map_next(&d->podfacts, &it, NULL, &v);) free(((fact_entry *)v)->key), free(v);
-    for (size_t it = 0; kc_map_next(&d->dels, &it, NULL, &v);) free(((del_entry *)v)->pod), free(((del_entry *)v)->owner), free(v);
-    for (size_t it = 0; kc_map_next(&d->backoff, &it, NULL, &v);) free(((backoff_entry *)v)->key), free(v);
+    for (size_t it = 0; kc_map_next(&d->nodefacts, &it, NULL, &v);)
+        kc_ds_node_unref(v);
+    for (size_t it = 0; kc_map_next(&d->podfacts, &it, NULL, &v);)
+        free(((fact_entry *)v)->key), free(v);
+    for (size_t it = 0; kc_map_next(&d->dels, &it, NULL, &v);)
+        free(((del_entry *)v)->pod), free(((del_entry *)v)->owner), free(v);
+    for (size_t it = 0; kc_map_next(&d->backoff, &it, NULL, &v);)
+        free(((backoff_entry *)v)->key), free(v);
     kc_map_release(&d->nodefacts);
     kc_map_release(&d->podfacts);
     kc_map_release(&d->dels);

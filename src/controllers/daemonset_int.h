@@ -65,11 +65,11 @@ void kc_ds_should_run(json_t *spec, const kc_ds_node *n, bool *should_run, bool 
 typedef struct kc_ds_pod {
     const kc_obj *o; /* borrowed */
     uint64_t rev;
-    char ctrl_uid[40];   /* "" without a ControllerRef */
-    char node[254];      /* target node ("" when none can be found) */
-    char hash[16];       /* controller-revision-hash label */
-    char gen[24];        /* pod-template-generation label */
-    bool bound;          /* spec.nodeName set */
+    char ctrl_uid[40]; /* "" without a ControllerRef */
+    char node[254];    /* target node ("" when none can be found) */
+    char hash[16];     /* controller-revision-hash label */
+    char gen[24];      /* pod-template-generation label */
+    bool bound;        /* spec.nodeName set */
     bool deleting, failed, succeeded, ready;
     int64_t created;     /* creationTimestamp, unix seconds */
     int64_t ready_since; /* Ready lastTransitionTime, unix seconds (0: unknown) */
@@ -101,7 +101,8 @@ typedef struct kc_ds_slot {
 /* podsShouldBeOnNode (4.5): *create set when the node needs a pod; pods to delete appended to
  * del (room for slot->npods). surge: maxSurge > 0. Failed pods are deleted unless in_backoff. */
 void kc_ds_node_plan(const kc_ds_slot *s, const char *hash, const char *gen, bool surge, int min_ready,
-                     int64_t now, bool in_backoff, bool *create, kc_ds_pod **del, size_t *ndel, bool *failed_seen);
+                     int64_t now, bool in_backoff, bool *create, kc_ds_pod **del, size_t *ndel,
+                     bool *failed_seen);
 /* findUpdatedPodsOnNode: false when a node has two new or two old live pods. */
 bool kc_ds_split(const kc_ds_slot *s, const char *hash, const char *gen, kc_ds_pod **newp, kc_ds_pod **oldp);
 
@@ -109,8 +110,8 @@ bool kc_ds_split(const kc_ds_slot *s, const char *hash, const char *gen, kc_ds_p
 typedef struct kc_ds_counts {
     int desired, current, misscheduled, ready, available, updated;
 } kc_ds_counts;
-void kc_ds_count(const kc_ds_slot *slots, size_t n, const char *hash, const char *gen, int min_ready, int64_t now,
-                 kc_ds_counts *out);
+void kc_ds_count(const kc_ds_slot *slots, size_t n, const char *hash, const char *gen, int min_ready,
+                 int64_t now, kc_ds_counts *out);
 
 /* ---- the controller ---- */
 

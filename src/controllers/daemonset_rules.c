@@ -72,9 +72,12 @@ static bool has_toleration(json_t *tols, const char *key, const char *effect)
 void kc_ds_add_tolerations(json_t *spec)
 {
     static const char *const add[][2] = {
-        {"node.kubernetes.io/not-ready", "NoExecute"},         {"node.kubernetes.io/unreachable", "NoExecute"},
-        {"node.kubernetes.io/disk-pressure", "NoSchedule"},    {"node.kubernetes.io/memory-pressure", "NoSchedule"},
-        {"node.kubernetes.io/pid-pressure", "NoSchedule"},     {"node.kubernetes.io/unschedulable", "NoSchedule"},
+        {"node.kubernetes.io/not-ready", "NoExecute"},
+        {"node.kubernetes.io/unreachable", "NoExecute"},
+        {"node.kubernetes.io/disk-pressure", "NoSchedule"},
+        {"node.kubernetes.io/memory-pressure", "NoSchedule"},
+        {"node.kubernetes.io/pid-pressure", "NoSchedule"},
+        {"node.kubernetes.io/unschedulable", "NoSchedule"},
         {"node.kubernetes.io/network-unavailable", "NoSchedule"},
     };
     json_t *tols = json_object_get(spec, "tolerations");
@@ -82,8 +85,8 @@ void kc_ds_add_tolerations(json_t *spec)
     size_t n = json_is_true(json_object_get(spec, "hostNetwork")) ? 7 : 6;
     for (size_t i = 0; i < n; i++) {
         if (has_toleration(tols, add[i][0], add[i][1])) continue;
-        json_array_append_new(tols, json_pack("{s:s,s:s,s:s}", "key", add[i][0], "operator", "Exists", "effect",
-                                              add[i][1]));
+        json_array_append_new(
+            tols, json_pack("{s:s,s:s,s:s}", "key", add[i][0], "operator", "Exists", "effect", add[i][1]));
     }
 }
 
@@ -96,10 +99,11 @@ static json_t *sub(json_t *o, const char *k)
 
 void kc_ds_pin_node(json_t *spec, const char *node)
 {
-    json_t *req = sub(sub(sub(spec, "affinity"), "nodeAffinity"), "requiredDuringSchedulingIgnoredDuringExecution");
+    json_t *req =
+        sub(sub(sub(spec, "affinity"), "nodeAffinity"), "requiredDuringSchedulingIgnoredDuringExecution");
     json_object_set_new(req, "nodeSelectorTerms",
-                        json_pack("[{s:[{s:s,s:s,s:[s]}]}]", "matchFields", "key", "metadata.name", "operator", "In",
-                                  "values", node));
+                        json_pack("[{s:[{s:s,s:s,s:[s]}]}]", "matchFields", "key", "metadata.name",
+                                  "operator", "In", "values", node));
 }
 
 const char *kc_ds_pod_target(json_t *pod)
@@ -107,10 +111,10 @@ const char *kc_ds_pod_target(json_t *pod)
     json_t *spec = json_object_get(pod, "spec");
     const char *nn = json_string_value(json_object_get(spec, "nodeName"));
     if (nn && nn[0]) return nn;
-    json_t *terms = json_object_get(
-        json_object_get(json_object_get(json_object_get(spec, "affinity"), "nodeAffinity"),
-                        "requiredDuringSchedulingIgnoredDuringExecution"),
-        "nodeSelectorTerms");
+    json_t *terms =
+        json_object_get(json_object_get(json_object_get(json_object_get(spec, "affinity"), "nodeAffinity"),
+                                        "requiredDuringSchedulingIgnoredDuringExecution"),
+                        "nodeSelectorTerms");
     size_t i, j;
     json_t *t, *f;
     json_array_foreach(terms, i, t)
@@ -174,7 +178,8 @@ static bool req_matches(json_t *r, const char *v)
 
 static bool term_matches(json_t *term, const kc_ds_node *n)
 {
-    json_t *exprs = json_object_get(term, "matchExpressions"), *fields = json_object_get(term, "matchFields"), *r;
+    json_t *exprs = json_object_get(term, "matchExpressions"), *fields = json_object_get(term, "matchFields"),
+           *r;
     if (!json_array_size(exprs) && !json_array_size(fields)) return false;
     size_t i;
     json_array_foreach(exprs, i, r)
@@ -216,7 +221,8 @@ static bool untolerated(json_t *spec, const kc_ds_node *n, bool noschedule)
         const char *e = sget(taint, "effect");
         if (strcmp(e, "NoExecute") && (!noschedule || strcmp(e, "NoSchedule"))) continue;
         bool ok = false;
-        json_array_foreach(json_object_get(spec, "tolerations"), j, tol) if (kc_ds_tolerates(tol, taint)) ok = true;
+        json_array_foreach(json_object_get(spec, "tolerations"), j, tol) if (kc_ds_tolerates(tol, taint)) ok =
+            true;
         if (!ok) return true;
     }
     return false;
@@ -317,8 +323,8 @@ void kc_ds_surge_unavailable(json_t *spec, int desired, int *surge, int *unavail
 
 /* With surge: keep the oldest new and the oldest old pod; the old one goes once it is not Ready
  * or the new one is Available. */
-static void plan_surge(kc_ds_pod **run, size_t n, const char *hash, const char *gen, int min_ready, int64_t now,
-                       kc_ds_pod **del, size_t *ndel)
+static void plan_surge(kc_ds_pod **run, size_t n, const char *hash, const char *gen, int min_ready,
+                       int64_t now, kc_ds_pod **del, size_t *ndel)
 {
     kc_ds_pod *newest = NULL, *oldest = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -334,7 +340,8 @@ static void plan_surge(kc_ds_pod **run, size_t n, const char *hash, const char *
 }
 
 void kc_ds_node_plan(const kc_ds_slot *s, const char *hash, const char *gen, bool surge, int min_ready,
-                     int64_t now, bool in_backoff, bool *create, kc_ds_pod **del, size_t *ndel, bool *failed_seen)
+                     int64_t now, bool in_backoff, bool *create, kc_ds_pod **del, size_t *ndel,
+                     bool *failed_seen)
 {
     *create = false;
     *ndel = 0;
@@ -364,7 +371,8 @@ void kc_ds_node_plan(const kc_ds_slot *s, const char *hash, const char *gen, boo
     }
     if (nrun <= 1) return;
     if (!surge) {
-        for (size_t i = 1; i < nrun; i++) del[(*ndel)++] = run[i];
+        for (size_t i = 1; i < nrun; i++)
+            del[(*ndel)++] = run[i];
         return;
     }
     plan_surge(run, nrun, hash, gen, min_ready, now, del, ndel);
@@ -388,8 +396,8 @@ bool kc_ds_split(const kc_ds_slot *s, const char *hash, const char *gen, kc_ds_p
 
 /* ---- status ---- */
 
-void kc_ds_count(const kc_ds_slot *slots, size_t n, const char *hash, const char *gen, int min_ready, int64_t now,
-                 kc_ds_counts *out)
+void kc_ds_count(const kc_ds_slot *slots, size_t n, const char *hash, const char *gen, int min_ready,
+                 int64_t now, kc_ds_counts *out)
 {
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < n; i++) {

@@ -71,7 +71,8 @@ static int64_t now_s(void)
 static void template_generation(dsview *v)
 {
     json_t *md = json_object_get(v->doc, "metadata");
-    const char *a = json_string_value(json_object_get(json_object_get(md, "annotations"), KC_DS_GEN_ANNOTATION));
+    const char *a =
+        json_string_value(json_object_get(json_object_get(md, "annotations"), KC_DS_GEN_ANNOTATION));
     if (a && a[0])
         snprintf(v->gen, sizeof v->gen, "%s", a);
     else
@@ -199,9 +200,11 @@ static int cleanup_history(kc_dsctl *d, dsview *v, podset *ps, kc_obj **revs, si
     names[nl] = kc_history_name(v->o->name, v->hash);
     live[nl] = names[nl], nl++;
     for (size_t i = 0; i < ps->npods; i++)
-        if (ps->pods[i].hash[0]) names[nl] = kc_history_name(v->o->name, ps->pods[i].hash), live[nl] = names[nl], nl++;
+        if (ps->pods[i].hash[0])
+            names[nl] = kc_history_name(v->o->name, ps->pods[i].hash), live[nl] = names[nl], nl++;
     int rc = kc_history_truncate(d->c, revs, n, live, nl, v->history_limit, err);
-    for (size_t i = 0; i < nl; i++) free(names[i]);
+    for (size_t i = 0; i < nl; i++)
+        free(names[i]);
     free(names);
     free(live);
     return rc < 0 ? -1 : 0;
@@ -216,7 +219,8 @@ static int patch_ref(kc_dsctl *d, const kc_obj *pod, json_t *ref, kc_err *err)
     json_decref(p);
     int rc = kc_client_patch(d->c, d->POD, pod->ns, pod->name, NULL, SMP, body, NULL, err);
     free(body);
-    if (rc < 0 && (err->reason == KC_ENOTFOUND || err->reason == KC_ECONFLICT || err->reason == KC_EINVALID)) {
+    if (rc < 0 &&
+        (err->reason == KC_ENOTFOUND || err->reason == KC_ECONFLICT || err->reason == KC_EINVALID)) {
         kc_err_release(err);
         return 1; /* gone or replaced: not ours */
     }
@@ -309,14 +313,17 @@ static void build_slots(kc_dsctl *d, dsview *v, podset *ps)
         if (k) count[k - 1]++;
     }
     at = xcalloc(ps->nslots + 1, sizeof *at);
-    for (size_t i = 1; i <= ps->nslots; i++) at[i] = at[i - 1] + count[i - 1];
-    for (size_t i = 0; i < ps->nslots; i++) ps->slots[i].pods = ps->refs + at[i];
+    for (size_t i = 1; i <= ps->nslots; i++)
+        at[i] = at[i - 1] + count[i - 1];
+    for (size_t i = 0; i < ps->nslots; i++)
+        ps->slots[i].pods = ps->refs + at[i];
     for (size_t i = 0; i < ps->npods; i++)
         if (slot_of[i]) {
             kc_ds_slot *s = &ps->slots[slot_of[i] - 1];
             s->pods[s->npods++] = &ps->pods[i];
         }
-    for (size_t i = 0; i < ps->nslots; i++) kc_ds_sort_pods(ps->slots[i].pods, ps->slots[i].npods);
+    for (size_t i = 0; i < ps->nslots; i++)
+        kc_ds_sort_pods(ps->slots[i].pods, ps->slots[i].npods);
     free(count);
     free(at);
     free(slot_of);
@@ -401,7 +408,8 @@ static void create_pods(kc_dsctl *d, dsview *v, const char **nodes, int n, actio
         b.nodes = nodes + done;
         kc_ds_parallel((size_t)size, create_one, &b);
     }
-    for (int i = done; i < n; i++) kc_creation_observed(d->exp, v->o->key);
+    for (int i = done; i < n; i++)
+        kc_creation_observed(d->exp, v->o->key);
     a->creates += n;
     json_decref(b.base);
 }
@@ -426,7 +434,8 @@ static void delete_one(void *ctx, size_t i)
 static void delete_pods_opts(kc_dsctl *d, dsview *v, kc_ds_pod **pods, int n, json_t *opts, actions *a)
 {
     if (n <= 0) return;
-    for (int i = 0; i < n; i++) kc_ds_expect_deletion(d, v->o->key, pods[i]->o->key);
+    for (int i = 0; i < n; i++)
+        kc_ds_expect_deletion(d, v->o->key, pods[i]->o->key);
     batch b = {d, v, NULL, NULL, pods, opts, PTHREAD_MUTEX_INITIALIZER, a};
     kc_ds_parallel((size_t)n, delete_one, &b);
     a->deletes += n;
@@ -444,13 +453,30 @@ static void min_requeue(actions *a, int64_t ms)
     if (ms > 0 && (!a->requeue_ms || ms < a->requeue_ms)) a->requeue_ms = ms;
 }
 
+/* FailedDaemonPod / SucceededDaemonPod for the terminal pods about to be deleted on a node. */
+static void report_terminal(kc_dsctl *d, dsview *v, const kc_ds_slot *s, kc_ds_pod **dels, size_t n)
+{
+    if (!s->should_continue) return;
+    for (size_t j = 0; j < n; j++) {
+        if (dels[j]->failed)
+            kc_ds_event(d, v->o, "Warning", "FailedDaemonPod",
+                        "Found failed daemon pod %s/%s on node %s, will try to kill it", v->o->ns, dels[j]->o->name,
+                        s->name);
+        else if (dels[j]->succeeded)
+            kc_ds_event(d, v->o, "Normal", "SucceededDaemonPod",
+                        "Found succeeded daemon pod %s/%s on node %s, will try to delete it", v->o->ns,
+                        dels[j]->o->name, s->name);
+    }
+}
+
 static void manage(kc_dsctl *d, dsview *v, podset *ps, actions *a)
 {
     int surge, unavail;
     kc_ds_surge_unavailable(v->spec, 1, &surge, &unavail); /* AllowsSurge: SurgeCount(ds, 1) */
     bool allows_surge = v->rolling && surge > 0;
     const char **creates = xcalloc(ps->nslots + 1, sizeof *creates);
-    kc_ds_pod **dels = xcalloc(ps->npods + 1, sizeof *dels), **orphans = xcalloc(ps->npods + 1, sizeof *orphans);
+    kc_ds_pod **dels = xcalloc(ps->npods + 1, sizeof *dels),
+              **orphans = xcalloc(ps->npods + 1, sizeof *orphans);
     size_t nc = 0, nd = 0, no = 0;
     int64_t now = now_s();
     for (size_t i = 0; i < ps->nslots; i++) {
@@ -468,14 +494,10 @@ static void manage(kc_dsctl *d, dsview *v, podset *ps, actions *a)
                 break;
             }
         size_t k;
-        kc_ds_node_plan(s, v->hash, v->gen, allows_surge, v->min_ready, now, in_backoff, &create, dels + nd, &k,
-                        &failed);
+        kc_ds_node_plan(s, v->hash, v->gen, allows_surge, v->min_ready, now, in_backoff, &create, dels + nd,
+                        &k, &failed);
         if (failed && in_backoff) min_requeue(a, delay);
-        for (size_t j = 0; j < k && failed && !in_backoff; j++)
-            if (dels[nd + j]->failed)
-                kc_ds_event(d, v->o, "Warning", "FailedDaemonPod",
-                         "Found failed daemon pod %s/%s on node %s, will try to kill it", v->o->ns,
-                         dels[nd + j]->o->name, s->name);
+        report_terminal(d, v, s, dels + nd, k);
         nd += k;
         if (create) creates[nc++] = s->name;
     }
@@ -497,7 +519,8 @@ static void manage(kc_dsctl *d, dsview *v, podset *ps, actions *a)
 static int desired_count(podset *ps)
 {
     int n = 0;
-    for (size_t i = 0; i < ps->nslots; i++) n += ps->slots[i].node && ps->slots[i].should_run;
+    for (size_t i = 0; i < ps->nslots; i++)
+        n += ps->slots[i].node && ps->slots[i].should_run;
     return n;
 }
 
@@ -535,8 +558,10 @@ static void roll_delete(kc_dsctl *d, dsview *v, podset *ps, int max_unavail, act
  * longer run the set go as availability allows. */
 static void roll_surge(kc_dsctl *d, dsview *v, podset *ps, int max_surge, int max_unavail, actions *a)
 {
-    const char **allowed = xcalloc(ps->nslots + 1, sizeof *allowed), **cand = xcalloc(ps->nslots + 1, sizeof *cand);
-    kc_ds_pod **dels = xcalloc(ps->npods + 1, sizeof *dels), **sunset = xcalloc(ps->npods + 1, sizeof *sunset);
+    const char **allowed = xcalloc(ps->nslots + 1, sizeof *allowed),
+               **cand = xcalloc(ps->nslots + 1, sizeof *cand);
+    kc_ds_pod **dels = xcalloc(ps->npods + 1, sizeof *dels),
+              **sunset = xcalloc(ps->npods + 1, sizeof *sunset);
     int nal = 0, nca = 0, nd = 0, nsun = 0, surging = 0, available = 0;
     int64_t now = now_s();
     for (size_t i = 0; i < ps->nslots; i++) {
@@ -552,11 +577,15 @@ static void roll_surge(kc_dsctl *d, dsview *v, podset *ps, int max_surge, int ma
         if (!op) continue;
         bool run = s->node && s->should_run;
         if (!np && !kc_ds_pod_available(op, v->min_ready, now)) {
-            if (run) allowed[nal++] = s->name;
-            else dels[nd++] = op;
+            if (run)
+                allowed[nal++] = s->name;
+            else
+                dels[nd++] = op;
         } else if (!np) {
-            if (run) cand[nca++] = s->name;
-            else sunset[nsun++] = op;
+            if (run)
+                cand[nca++] = s->name;
+            else
+                sunset[nsun++] = op;
         } else if (!kc_ds_pod_available(np, v->min_ready, now)) {
             surging++;
         } else {

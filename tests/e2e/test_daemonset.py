@@ -121,6 +121,7 @@ def test_one_pod_per_node_pinned_with_tolerations(server, kubectl, ns):
     wait_for(lambda: status_is(server, ns, desiredNumberScheduled=3, currentNumberScheduled=3, numberReady=3,
                                updatedNumberScheduled=3, numberAvailable=3, numberMisscheduled=0),
              timeout=10, what="status 3/3/3/3/3")
+    assert ds(server, ns)["metadata"]["annotations"]["deprecated.daemonset.template.generation"] == "1"
     out = kubectl.ok("get", "ds", "agent", "-n", ns).out.split("\n")[1].split()
     assert out[:6] == ["agent", "3", "3", "3", "3", "3"], out
     revs = get(server, "/apis/apps/v1/namespaces/%s/controllerrevisions" % ns)["items"]
@@ -287,6 +288,7 @@ def test_rolling_update_respects_max_unavailable_and_undo(server, kubectl, ns):
     assert w.events > 6 and not w.errors, w.errors[:3]
     assert {p["spec"]["containers"][0]["image"] for p in pods(server, ns)} == {"busybox:2"}
     assert {p["metadata"]["labels"]["pod-template-generation"] for p in pods(server, ns)} == {"2"}
+    assert ds(server, ns)["metadata"]["annotations"]["deprecated.daemonset.template.generation"] == "2"
     revs = get(server, "/apis/apps/v1/namespaces/%s/controllerrevisions" % ns)["items"]
     assert sorted(r["revision"] for r in revs) == [1, 2]
     hist = kubectl.ok("rollout", "history", "ds/agent", "-n", ns).out
@@ -360,6 +362,18 @@ def test_priority_classes_served_and_admitted(server, kubectl, ns):
     r = kubectl.fail("create", "priorityclass", "system-mine", "--value=5")
     assert "reserved for system use only" in r.err, r
     kubectl.ok("delete", "priorityclass", "e2e-high-" + ns)
+    # a globalDefault class gives its value to pods without a class; only one default may exist
+    kubectl.ok("create", "priorityclass", "e2e-default-" + ns, "--value=7", "--global-default")
+    try:
+        r = kubectl.fail("create", "priorityclass", "e2e-second-" + ns, "--value=8", "--global-default")
+        assert "PriorityClass e2e-default-%s is marked as default. Only one default can exist" % ns in r.err, r
+        kubectl.ok("run", "p3", "-n", ns, "--image=busybox", "--restart=Never")
+        p = get(server, "/api/v1/namespaces/%s/pods/p3" % ns)
+        assert (p["spec"]["priorityClassName"], p["spec"]["priority"]) == ("e2e-default-" + ns, 7)
+    finally:
+        kubectl.ok("delete", "priorityclass", "e2e-default-" + ns)
+    r = kubectl.fail("delete", "priorityclass", "system-node-critical")
+    assert "this is a system priority class and cannot be deleted" in r.err, r
 
 
 def test_critical_daemon_pod_preempts_on_a_full_node(server, kubectl, ns):
@@ -380,3 +394,30 @@ def test_critical_daemon_pod_preempts_on_a_full_node(server, kubectl, ns):
     assert p["spec"]["priority"] == 2000001000
     f = get(server, "/api/v1/namespaces/%s/pods/filler" % ns)
     assert f is None or f["metadata"].get("deletionTimestamp"), "the lower-priority filler must be preempted"
+
+
+def test_failed_daemon_pod_is_replaced(server, kubectl, ns):
+    apply(kubectl, ns, daemonset())
+    wait_for(lambda: running_on(server, ns, NODES), timeout=20, what="a pod on each node")
+    victim = by_node(server, ns)["sim-1"]["metadata"]
+    st, doc, _ = server.api("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % (ns, victim["name"]),
+                            {"status": {"phase": "Failed"}}, content_type="application/merge-patch+json")
+    assert st == 200, doc
+    def replaced():
+        p = by_node(server, ns).get("sim-1")
+        return p and p["metadata"]["uid"] != victim["uid"] and ready(p)
+    wait_for(replaced, timeout=20, what="the failed pod on sim-1 replaced")
+    evs = get(server, "/api/v1/namespaces/%s/events" % ns)["items"]
+    assert any(e["reason"] == "FailedDaemonPod" and victim["name"] in e["message"] for e in evs), evs
+
+
+def test_revision_history_limit(server, kubectl, ns):
+    apply(kubectl, ns, daemonset(revisionHistoryLimit=1))
+    for tag in ("2", "3", "4"):
+        wait_for(lambda: status_is(server, ns, numberAvailable=3), timeout=20, what="3 available")
+        kubectl.ok("set", "image", "ds/agent", "c=busybox:" + tag, "-n", ns)
+        kubectl.ok("rollout", "status", "ds/agent", "-n", ns, "--timeout=60s", timeout=70)
+    def revisions():
+        return sorted(r["revision"] for r in
+                      get(server, "/apis/apps/v1/namespaces/%s/controllerrevisions" % ns)["items"])
+    wait_for(lambda: revisions() == [3, 4], timeout=10, what="only the current and one old revision")
