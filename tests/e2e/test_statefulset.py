@@ -87,7 +87,15 @@ def all_ready(server, ns, n, sel="app=web"):
     def check():
         items = [p for p in pods(server, ns, sel) if not p["metadata"].get("deletionTimestamp")]
         return len(items) == n and all(ready(p) for p in items) and items
-    return wait_for(check, timeout=30, what="%d ready pods" % n)
+    try:
+        return wait_for(check, timeout=30, what="%d ready pods" % n)
+    except AssertionError:
+        state = [(p["metadata"]["name"], p.get("status", {}).get("phase"), ready(p), p["spec"].get("nodeName"),
+                  bool(p["metadata"].get("deletionTimestamp"))) for p in pods(server, ns, sel)]
+        sets = get(server, "/apis/apps/v1/namespaces/%s/statefulsets" % ns)["items"]
+        evs = [(e["reason"], e["message"]) for e in get(server, "/api/v1/namespaces/%s/events" % ns)["items"]]
+        raise AssertionError("%d ready pods: pods %s; status %s; events %s" % (
+            n, state, [x.get("status") for x in sets], evs))
 
 
 def rollout(kubectl, ns, name="web", timeout=60):
@@ -209,6 +217,9 @@ def test_failed_pod_is_recreated(server, kubectl, ns):
     wait_for(lambda: any(p["metadata"]["uid"] != old["metadata"]["uid"] and ready(p)
                          for p in pods(server, ns)), timeout=20, what="failed web-0 replaced")
     assert any("recreating failed Pod web-0" in m for m in events(server, ns, "RecreatingFailedPod"))
+    # the create retried while the failed pod terminated never produced a pod under another name
+    time.sleep(1.5)
+    assert names(pods(server, ns)) == ["web-0"]
 
 
 # ---- S2: scale up and down in order, claims kept -------------------------------------------------
