@@ -134,6 +134,36 @@ static int load_members(sync_ctx *x, kc_err *err)
 
 /* ---- revisions (3.4) ---- */
 
+/* adoptOrphanRevisions: revisions without a controller whose labels the selector matches (left
+ * by a set deleted with --cascade=orphan) are adopted; 1 when any was (the cache lags: requeue). */
+static int adopt_revisions(sync_ctx *x, kc_err *err)
+{
+    kc_obj **v;
+    size_t n = kc_informer_list(x->s->revs, x->v.o->ns, &v);
+    int adopted = 0, rc = 0;
+    bool checked = false;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char uid[64];
+        if (kc_obj_controller(v[i], uid, sizeof uid, NULL, 0, NULL, 0) || v[i]->deleting ||
+            !kc_labelsel_match(x->v.sel, v[i]->labels))
+            continue;
+        if (!checked && (rc = can_adopt(x, err)) < 0) break;
+        checked = true;
+        json_t *p = json_pack("{s:{s:[o],s:s}}", "metadata", "ownerReferences", kc_owner_ref(x->v.o), "uid", v[i]->uid);
+        char *body = json_dumps(p, JSON_COMPACT);
+        rc = kc_client_patch(x->s->c, x->s->REV, v[i]->ns, v[i]->name, NULL, SMP, body, NULL, err);
+        if (rc < 0 && (err->reason == KC_ENOTFOUND || err->reason == KC_ECONFLICT)) {
+            kc_err_release(err);
+            rc = 0;
+        }
+        adopted += rc == 0;
+        free(body);
+        json_decref(p);
+    }
+    kc_objv_free(v, n);
+    return rc < 0 ? -1 : adopted > 0;
+}
+
 static json_t *template_of_revision(const kc_obj *rev)
 {
     json_t *d = kc_obj_parse(rev);
@@ -169,6 +199,10 @@ static int update_revision(sync_ctx *x, kc_obj **revs, size_t n, kc_obj **out, k
 
 static int revisions(sync_ctx *x, kc_err *err)
 {
+    if (!x->v.o->deleting) {
+        int a = adopt_revisions(x, err);
+        if (a != 0) return a < 0 ? -1 : kc_errf(err, KC_ECONFLICT, "adopted revisions: waiting for the cache");
+    }
     kc_obj **revs, *upd = NULL;
     size_t n = kc_history_list(x->s->revs, x->v.o, &revs);
     x->collision = json_integer_value(json_object_get(x->v.status, "collisionCount"));

@@ -434,3 +434,24 @@ def test_forbidden_spec_update(server, kubectl, ns):
     assert "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', " \
            "'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and " \
            "'minReadySeconds' are forbidden" in r.err, r
+
+
+# ---- adoption ---------------------------------------------------------------------------------------
+
+def test_orphaned_pods_and_revisions_are_adopted(server, kubectl, ns):
+    apply(kubectl, ns, statefulset(replicas=2, claims=False))
+    all_ready(server, ns, 2)
+    uids = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(server, ns)}
+    rev = revisions(server, ns)[0]["metadata"]["name"]
+    kubectl.ok("-n", ns, "delete", "sts", "web", "--cascade=orphan")
+    wait_for(lambda: all("ownerReferences" not in p["metadata"] for p in pods(server, ns)), timeout=20,
+             what="pods orphaned")
+    apply(kubectl, ns, statefulset(replicas=2, claims=False))
+    new_uid = sts(server, ns)["metadata"]["uid"]
+    wait_for(lambda: all(p["metadata"].get("ownerReferences", [{}])[0].get("uid") == new_uid for p in pods(server, ns)),
+             timeout=20, what="pods adopted")
+    wait_for(lambda: [r["metadata"]["ownerReferences"][0]["uid"] for r in revisions(server, ns)] == [new_uid],
+             timeout=20, what="revision adopted")
+    assert {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(server, ns)} == uids
+    wait_for(lambda: sts(server, ns)["status"].get("currentRevision") == rev and
+             sts(server, ns)["status"].get("readyReplicas") == 2, timeout=20, what="status at the old revision")
