@@ -14,6 +14,7 @@
 #include "controllers/history.h"
 #include "api/resource.h"
 #include "api/schema.h"
+#include "api/validation.h"
 #include "controllers/deployment_hash.h"
 #include "controllers/framework.h"
 #include "lib/buf.h"
@@ -181,9 +182,20 @@ static json_t *go_zero(const kc_field *f, int depth)
     return NULL;
 }
 
+/* A resource.Quantity re-encodes in canonical form ("0.5" -> "500m", "1.5Gi" -> "1536Mi"). */
+static json_t *canonical_quantity(json_t *v)
+{
+    kc_quantity q;
+    char buf[64];
+    if (kc_quantity_from_json(v, &q) < 0) return json_incref(v);
+    kc_quantity_string(&q, buf, sizeof buf);
+    return json_string(buf);
+}
+
 static json_t *typed_elem(kc_fkind k, const kc_type *t, json_t *v, int depth)
 {
     if (k == KC_FK_REF && t) return typed_struct(t, json_is_object(v) ? v : NULL, depth + 1);
+    if (k == KC_FK_QUANTITY) return canonical_quantity(v);
     return json_incref(v);
 }
 
@@ -207,6 +219,7 @@ static json_t *typed_present(const kc_field *f, json_t *v, int depth)
         json_object_foreach(v, key, c)
             json_object_set_new(out, key, typed_elem(kc_field_elem_kind(f), kc_field_elem_type(f), c, depth));
         return out;
+    case KC_FK_QUANTITY: return canonical_quantity(v);
     default: return json_incref(v);
     }
 }

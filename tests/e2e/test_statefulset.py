@@ -365,7 +365,11 @@ def test_ondelete_updates_only_deleted_pods(server, kubectl, ns):
 # ---- revisions: history, undo round trip, limit ---------------------------------------------------
 
 def test_rollout_history_and_undo_round_trip(server, kubectl, ns):
-    apply(kubectl, ns, statefulset(replicas=2, claims=False))
+    # quantities in non-canonical form and a probe: kubectl re-encodes them the Go way
+    containers = [{"name": "nginx", "image": "nginx:1.25", "ports": [{"containerPort": 80}],
+                   "resources": {"requests": {"cpu": "0.5", "memory": "1.5Gi"}, "limits": {"cpu": "1000m"}},
+                   "readinessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 5}}]
+    apply(kubectl, ns, statefulset(replicas=2, claims=False, pod_spec={"containers": containers}))
     all_ready(server, ns, 2)
     # the revision data is byte-identical to what kubectl computes from the live object
     r = kubectl.ok("-n", ns, "rollout", "undo", "sts/web", "--to-revision=1")

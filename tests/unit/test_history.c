@@ -78,6 +78,20 @@ Test(history, go_escaping_and_sorting)
     json_decref(v);
 }
 
+Test(history, quantities_canonical)
+{
+    json_t *t = json_loads("{\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"0.5\","
+                           "\"memory\":\"1.5Gi\"},\"limits\":{\"cpu\":\"1000m\"}}}]}}",
+                           0, NULL);
+    json_t *g = kc_history_typed_template(t);
+    char *s = kc_history_go_json(json_object_get(json_array_get(json_object_get(json_object_get(g, "spec"),
+                                                                                "containers"), 0), "resources"), NULL);
+    cr_assert_str_eq(s, "{\"limits\":{\"cpu\":\"1\"},\"requests\":{\"cpu\":\"500m\",\"memory\":\"1536Mi\"}}");
+    free(s);
+    json_decref(g);
+    json_decref(t);
+}
+
 Test(history, typed_fills_go_fields)
 {
     /* probes: httpGet.port is not omitempty; a missing template metadata still yields creationTimestamp */
