@@ -459,3 +459,39 @@ def test_orphaned_pods_and_revisions_are_adopted(server, kubectl, ns):
     assert {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(server, ns)} == uids
     wait_for(lambda: sts(server, ns)["status"].get("currentRevision") == rev and
              sts(server, ns)["status"].get("readyReplicas") == 2, timeout=20, what="status at the old revision")
+
+
+def fnv1_32(data, h=2166136261):
+    for b in data:
+        h = (h * 16777619) & 0xFFFFFFFF
+        h ^= b
+    return h
+
+
+def safe_encode(v):
+    return "".join("bcdfghjklmnpqrstvwxz2456789"[ord(c) % 27] for c in str(v))
+
+
+def test_revision_hash_and_name_collision(server, kubectl, ns):
+    apply(kubectl, ns, statefulset(replicas=1, claims=False))
+    rev = wait_for(lambda: revisions(server, ns), timeout=10, what="a revision")[0]
+    data = json.dumps(rev["data"], separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    assert data.startswith(b'{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,')
+    # semantics 0.4: FNV-1 over the data, then the decimal collisionCount (0)
+    h = safe_encode(fnv1_32(b"0", fnv1_32(data)))
+    assert rev["metadata"]["name"] == "web-" + h and rev["metadata"]["labels"]["controller.kubernetes.io/hash"] == h
+    # another namespace: the name the set will want is taken by a revision with other data
+    ns2 = make_namespace(server, "sts")
+    squatter = {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": "web-" + h},
+                "data": {"other": True}, "revision": 7}
+    st, doc, _ = server.api("POST", "/apis/apps/v1/namespaces/%s/controllerrevisions" % ns2, squatter)
+    assert st == 201, doc
+    apply(kubectl, ns2, statefulset(replicas=1, claims=False))
+    wait_for(lambda: sts(server, ns2).get("status", {}).get("collisionCount") == 1, timeout=10, what="collision")
+    h1 = safe_encode(fnv1_32(b"1", fnv1_32(data)))
+    st = sts(server, ns2)["status"]
+    assert st["updateRevision"] == "web-" + h1
+    wait_for(lambda: pod(server, ns2, "web-0")["metadata"]["labels"]["controller-revision-hash"] == "web-" + h1
+             if server.api("GET", "/api/v1/namespaces/%s/pods/web-0" % ns2)[0] == 200 else False,
+             timeout=10, what="pod at the collision-free revision")
+    server.api("DELETE", "/api/v1/namespaces/" + ns2)
