@@ -495,3 +495,14 @@ def test_revision_hash_and_name_collision(server, kubectl, ns):
              if server.api("GET", "/api/v1/namespaces/%s/pods/web-0" % ns2)[0] == 200 else False,
              timeout=10, what="pod at the collision-free revision")
     server.api("DELETE", "/api/v1/namespaces/" + ns2)
+
+
+def test_min_ready_seconds_gates_the_next_ordinal(server, kubectl, ns):
+    apply(kubectl, ns, statefulset(replicas=2, claims=False, minReadySeconds=2))
+    p0 = wait_for(lambda: [p for p in pods(server, ns) if ready(p)], timeout=15, what="web-0 Ready")[0]
+    t_ready = time.time()
+    st = sts(server, ns)["status"]
+    assert st.get("availableReplicas", 0) == 0 and p0["metadata"]["name"] == "web-0"
+    wait_for(lambda: "web-1" in names(pods(server, ns)), timeout=15, what="web-1")
+    assert time.time() - t_ready >= 1.0  # waited for web-0 to be available (2 s, second-precision times)
+    wait_for(lambda: sts(server, ns)["status"].get("availableReplicas") == 2, timeout=15, what="2 available")
