@@ -201,7 +201,7 @@ static int revisions(sync_ctx *x, kc_err *err)
 {
     if (!x->v.o->deleting) {
         int a = adopt_revisions(x, err);
-        if (a != 0) return a < 0 ? -1 : kc_errf(err, KC_ECONFLICT, "adopted revisions: waiting for the cache");
+        if (a != 0) return a; /* adopted: 1, retried once the cache has them */
     }
     kc_obj **revs, *upd = NULL;
     size_t n = kc_history_list(x->s->revs, x->v.o, &revs);
@@ -348,15 +348,19 @@ static int create_claims(sync_ctx *x, kc_sts_pod *p, kc_err *err)
     return 0;
 }
 
-/* 0 created, 1 dropped (terminating namespace), -1 error. */
+/* 0 created, 1 not created but nothing to retry (terminating namespace; or the pod exists: a
+ * stale cache, or the old pod still terminating - its informer event wakes the set), -1 error. */
 static int create_pod(sync_ctx *x, kc_sts_pod *p, kc_err *err)
 {
     int rc = create_claims(x, p, err);
     if (rc != 0) return rc;
     if (kc_client_create(x->s->c, x->s->POD, x->v.o->ns, p->doc, NULL, err) < 0) {
         if (ns_terminating(err)) return 1;
-        if (err->reason != KC_EALREADYEXISTS)
-            kc_event(x->s->rec, x->v.o, "Warning", "FailedCreate", "create Pod %s in StatefulSet %s failed error: %s",
+        if (err->reason == KC_EALREADYEXISTS) {
+            kc_err_release(err);
+            return 1;
+        }
+        kc_event(x->s->rec, x->v.o, "Warning", "FailedCreate", "create Pod %s in StatefulSet %s failed error: %s",
                      pod_name(p), x->v.o->name, err->msg);
         return -1;
     }
@@ -643,6 +647,8 @@ static int sync_set(kc_stsctl *s, kc_obj *o)
         rc = finish(&x, &err);
         if (rc < 0) log_err(o->key, "status", &err);
         if (mrc < 0) rc = -1;
+    } else if (rc > 0) {
+        rc = -1; /* quiet retry */
     } else if (ns_terminating(&err)) {
         rc = 0;
     } else {
