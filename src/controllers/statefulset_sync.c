@@ -64,7 +64,8 @@ static int patch_pod_refs(sync_ctx *x, const kc_obj *pod, json_t *ref, kc_err *e
     int rc = kc_client_patch(x->s->c, x->s->POD, pod->ns, pod->name, NULL, SMP, body, NULL, err);
     free(body);
     json_decref(p);
-    if (rc < 0 && (err->reason == KC_ENOTFOUND || err->reason == KC_ECONFLICT || err->reason == KC_EINVALID)) {
+    if (rc < 0 &&
+        (err->reason == KC_ENOTFOUND || err->reason == KC_ECONFLICT || err->reason == KC_EINVALID)) {
         kc_err_release(err);
         return 0;
     }
@@ -149,7 +150,8 @@ static int adopt_revisions(sync_ctx *x, kc_err *err)
             continue;
         if (!checked && (rc = can_adopt(x, err)) < 0) break;
         checked = true;
-        json_t *p = json_pack("{s:{s:[o],s:s}}", "metadata", "ownerReferences", kc_owner_ref(x->v.o), "uid", v[i]->uid);
+        json_t *p = json_pack("{s:{s:[o],s:s}}", "metadata", "ownerReferences", kc_owner_ref(x->v.o), "uid",
+                              v[i]->uid);
         char *body = json_dumps(p, JSON_COMPACT);
         rc = kc_client_patch(x->s->c, x->s->REV, v[i]->ns, v[i]->name, NULL, SMP, body, NULL, err);
         if (rc < 0 && (err->reason == KC_ENOTFOUND || err->reason == KC_ECONFLICT)) {
@@ -233,7 +235,8 @@ static void truncate_history(sync_ctx *x)
     for (size_t i = 0; i < x->nmembers; i++)
         live[nl++] = x->members[i].revision;
     kc_err err = KC_ERR_INIT;
-    if (kc_history_truncate(x->s->c, revs, n, live, nl, x->v.limit, &err) < 0) log_err(x->v.o->key, "history", &err);
+    if (kc_history_truncate(x->s->c, revs, n, live, nl, x->v.limit, &err) < 0)
+        log_err(x->v.o->key, "history", &err);
     kc_err_release(&err);
     free(live);
     kc_objv_free(revs, n);
@@ -265,8 +268,10 @@ static void partition_pods(sync_ctx *x)
     x->condemned = xcalloc(x->nmembers + 1, sizeof *x->condemned);
     for (size_t i = 0; i < x->nmembers; i++) {
         kc_sts_pod *p = &x->members[i];
-        if (kc_sts_in_range(&x->v, p->ordinal)) x->replicas[p->ordinal - x->v.start] = p;
-        else x->condemned[x->ncondemned++] = p;
+        if (kc_sts_in_range(&x->v, p->ordinal))
+            x->replicas[p->ordinal - x->v.start] = p;
+        else
+            x->condemned[x->ncondemned++] = p;
     }
     for (int i = 0; i < n; i++)
         if (!x->replicas[i]) x->replicas[i] = new_replica(x, x->v.start + i);
@@ -300,12 +305,12 @@ static int delete_pod(sync_ctx *x, kc_sts_pod *p, kc_err *err)
             kc_err_release(err);
             return 0;
         }
-        kc_event(x->s->rec, x->v.o, "Warning", "FailedDelete", "delete Pod %s in StatefulSet %s failed error: %s",
-                 name, x->v.o->name, err->msg);
+        kc_event(x->s->rec, x->v.o, "Warning", "FailedDelete",
+                 "delete Pod %s in StatefulSet %s failed error: %s", name, x->v.o->name, err->msg);
         return -1;
     }
-    kc_event(x->s->rec, x->v.o, "Normal", "SuccessfulDelete", "delete Pod %s in StatefulSet %s successful", name,
-             x->v.o->name);
+    kc_event(x->s->rec, x->v.o, "Normal", "SuccessfulDelete", "delete Pod %s in StatefulSet %s successful",
+             name, x->v.o->name);
     return 0;
 }
 
@@ -324,7 +329,8 @@ static int create_claims(sync_ctx *x, kc_sts_pod *p, kc_err *err)
         if (!ex) {
             bool ch;
             json_t *refs = kc_sts_claim_refs(&x->v, NULL, pod_name(p), NULL, false, &ch);
-            if (refs && json_array_size(refs)) json_object_set(json_object_get(claim, "metadata"), "ownerReferences", refs);
+            if (refs && json_array_size(refs))
+                json_object_set(json_object_get(claim, "metadata"), "ownerReferences", refs);
             json_decref(refs);
             rc = kc_client_create(x->s->c, x->s->PVC, x->v.o->ns, claim, NULL, err);
             if (rc < 0 && ns_terminating(err)) {
@@ -333,8 +339,8 @@ static int create_claims(sync_ctx *x, kc_sts_pod *p, kc_err *err)
                 kc_err_release(err);
                 rc = 0;
             } else if (rc == 0) {
-                kc_event(x->s->rec, x->v.o, "Normal", "SuccessfulCreate", "create Claim %s Pod %s in StatefulSet %s success",
-                         cn, pod_name(p), x->v.o->name);
+                kc_event(x->s->rec, x->v.o, "Normal", "SuccessfulCreate",
+                         "create Claim %s Pod %s in StatefulSet %s success", cn, pod_name(p), x->v.o->name);
             } else {
                 kc_event(x->s->rec, x->v.o, "Warning", "FailedCreate",
                          "create Claim %s for Pod %s in StatefulSet %s failed error: %s", cn, pod_name(p),
@@ -360,8 +366,8 @@ static int create_pod(sync_ctx *x, kc_sts_pod *p, kc_err *err)
             kc_err_release(err);
             return 1;
         }
-        kc_event(x->s->rec, x->v.o, "Warning", "FailedCreate", "create Pod %s in StatefulSet %s failed error: %s",
-                     pod_name(p), x->v.o->name, err->msg);
+        kc_event(x->s->rec, x->v.o, "Warning", "FailedCreate",
+                 "create Pod %s in StatefulSet %s failed error: %s", pod_name(p), x->v.o->name, err->msg);
         return -1;
     }
     kc_event(x->s->rec, x->v.o, "Normal", "SuccessfulCreate", "create Pod %s in StatefulSet %s successful",
@@ -376,19 +382,23 @@ static int fix_claim_refs(sync_ctx *x, kc_sts_pod *p, bool scaled_down, kc_err *
     json_t *ct;
     json_array_foreach(x->v.claims, i, ct)
     {
-        char *cn = kc_sts_claim_name(json_string_value(json_object_get(json_object_get(ct, "metadata"), "name")) ?: "",
-                                     x->v.o->name, p->ordinal);
+        char *cn = kc_sts_claim_name(
+            json_string_value(json_object_get(json_object_get(ct, "metadata"), "name")) ?: "", x->v.o->name,
+            p->ordinal);
         kc_obj *claim = kc_informer_get(x->s->pvcs, x->v.o->ns, cn);
         int rc = 0;
         if (claim && !claim->deleting) {
             json_t *d = kc_obj_parse(claim);
             bool changed = false;
-            json_t *refs = kc_sts_claim_refs(&x->v, json_object_get(json_object_get(d, "metadata"), "ownerReferences"),
-                                             pod_name(p), p->o ? p->o->uid : NULL, scaled_down, &changed);
+            json_t *refs =
+                kc_sts_claim_refs(&x->v, json_object_get(json_object_get(d, "metadata"), "ownerReferences"),
+                                  pod_name(p), p->o ? p->o->uid : NULL, scaled_down, &changed);
             if (refs && changed) {
-                json_t *patch = json_pack("{s:{s:O,s:s}}", "metadata", "ownerReferences", refs, "uid", claim->uid);
+                json_t *patch =
+                    json_pack("{s:{s:O,s:s}}", "metadata", "ownerReferences", refs, "uid", claim->uid);
                 char *body = json_dumps(patch, JSON_COMPACT);
-                rc = kc_client_patch(x->s->c, x->s->PVC, claim->ns, claim->name, NULL, MERGE, body, NULL, err);
+                rc =
+                    kc_client_patch(x->s->c, x->s->PVC, claim->ns, claim->name, NULL, MERGE, body, NULL, err);
                 if (rc < 0 && (err->reason == KC_ENOTFOUND || err->reason == KC_ECONFLICT)) {
                     kc_err_release(err);
                     rc = 0;
@@ -481,8 +491,10 @@ static void par_step(void *c, size_t i)
     kc_err err = KC_ERR_INIT;
     if (pc->fn(pc->x, pc->pods[i], &err) < 0) {
         pthread_mutex_lock(&pc->x->mu);
-        if (!pc->x->failed++) pc->x->first = err;
-        else kc_err_release(&err);
+        if (!pc->x->failed++)
+            pc->x->first = err;
+        else
+            kc_err_release(&err);
         pthread_mutex_unlock(&pc->x->mu);
     }
 }
@@ -552,10 +564,11 @@ static json_t *build_status(sync_ctx *x)
         c.current = c.updated; /* completeRollingUpdate */
         cur = x->upd_name;
     }
-    return json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:s,s:s,s:I}", "observedGeneration", (json_int_t)x->v.generation,
-                     "replicas", c.replicas, "readyReplicas", c.ready, "currentReplicas", c.current,
-                     "updatedReplicas", c.updated, "availableReplicas", c.available, "currentRevision", cur,
-                     "updateRevision", x->upd_name, "collisionCount", (json_int_t)x->collision);
+    return json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:s,s:s,s:I}", "observedGeneration",
+                     (json_int_t)x->v.generation, "replicas", c.replicas, "readyReplicas", c.ready,
+                     "currentReplicas", c.current, "updatedReplicas", c.updated, "availableReplicas",
+                     c.available, "currentRevision", cur, "updateRevision", x->upd_name, "collisionCount",
+                     (json_int_t)x->collision);
 }
 
 static bool status_same(json_t *old, json_t *st)

@@ -16,14 +16,17 @@ static const char upstream_data[] =
     "{\"spec\":{\"template\":{\"$patch\":\"replace\",\"metadata\":{\"annotations\":{\"test\":\"value\"},"
     "\"creationTimestamp\":null,\"labels\":{\"app\":\"foo\"}},\"spec\":{\"containers\":[{\"image\":\"test\","
     "\"imagePullPolicy\":\"Always\",\"name\":\"test\",\"resources\":{},\"terminationMessagePath\":\"/dev/"
-    "termination-log\",\"terminationMessagePolicy\":\"File\"}],\"dnsPolicy\":\"ClusterFirst\",\"restartPolicy\":"
-    "\"Always\",\"schedulerName\":\"default-scheduler\",\"securityContext\":{},\"terminationGracePeriodSeconds\":"
+    "termination-log\",\"terminationMessagePolicy\":\"File\"}],\"dnsPolicy\":\"ClusterFirst\","
+    "\"restartPolicy\":"
+    "\"Always\",\"schedulerName\":\"default-scheduler\",\"securityContext\":{},"
+    "\"terminationGracePeriodSeconds\":"
     "30}}}}";
 
 /* The same defaulted template as an API server stores it: any key order, no Go-only fields,
  * zero values that Go's omitempty drops, and a field the schema does not know. */
 static const char stored_template[] =
-    "{\"spec\":{\"terminationGracePeriodSeconds\":30,\"restartPolicy\":\"Always\",\"dnsPolicy\":\"ClusterFirst\","
+    "{\"spec\":{\"terminationGracePeriodSeconds\":30,\"restartPolicy\":\"Always\",\"dnsPolicy\":"
+    "\"ClusterFirst\","
     "\"containers\":[{\"name\":\"test\",\"image\":\"test\",\"terminationMessagePolicy\":\"File\","
     "\"terminationMessagePath\":\"/dev/termination-log\",\"imagePullPolicy\":\"Always\",\"args\":[],"
     "\"workingDir\":\"\",\"stdin\":false}],\"schedulerName\":\"default-scheduler\",\"securityContext\":{},"
@@ -59,7 +62,8 @@ Test(history, upstream_hash_and_name)
     free(name);
     kc_history_hash(upstream_data, strlen(upstream_data), NULL, h); /* nil collisionCount: nothing appended */
     cr_assert_str_neq(h, "c77f6d978");
-    for (const char *p = h; *p; p++) cr_assert(strchr("456789bcdf", *p));
+    for (const char *p = h; *p; p++)
+        cr_assert(strchr("456789bcdf", *p));
 }
 
 Test(history, name_prefix_truncated)
@@ -78,19 +82,23 @@ Test(history, go_escaping_and_sorting)
     json_t *v = json_pack("{s:s,s:[i,f,f,b,n],s:s}", "z", "<a&b>\n\"\\\x01", "a", 3, 1.5, 1e21, 0, "m",
                           "\xe2\x80\xa8");
     char *s = kc_history_go_json(v, NULL);
-    cr_assert_str_eq(s, "{\"a\":[3,1.5,1e+21,false,null],\"m\":\"\\u2028\",\"z\":\"\\u003ca\\u0026b\\u003e\\n\\\"\\\\\\u0001\"}");
+    cr_assert_str_eq(s, "{\"a\":[3,1.5,1e+21,false,null],\"m\":\"\\u2028\",\"z\":"
+                        "\"\\u003ca\\u0026b\\u003e\\n\\\"\\\\\\u0001\"}");
     free(s);
     json_decref(v);
 }
 
 Test(history, quantities_canonical)
 {
-    json_t *t = json_loads("{\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"0.5\","
-                           "\"memory\":\"1.5Gi\"},\"limits\":{\"cpu\":\"1000m\"}}}]}}",
-                           0, NULL);
+    json_t *t =
+        json_loads("{\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"0.5\","
+                   "\"memory\":\"1.5Gi\"},\"limits\":{\"cpu\":\"1000m\"}}}]}}",
+                   0, NULL);
     json_t *g = kc_history_typed_template(t);
-    char *s = kc_history_go_json(json_object_get(json_array_get(json_object_get(json_object_get(g, "spec"),
-                                                                                "containers"), 0), "resources"), NULL);
+    char *s = kc_history_go_json(
+        json_object_get(json_array_get(json_object_get(json_object_get(g, "spec"), "containers"), 0),
+                        "resources"),
+        NULL);
     cr_assert_str_eq(s, "{\"limits\":{\"cpu\":\"1\"},\"requests\":{\"cpu\":\"500m\",\"memory\":\"1536Mi\"}}");
     free(s);
     json_decref(g);
@@ -100,13 +108,15 @@ Test(history, quantities_canonical)
 Test(history, typed_fills_go_fields)
 {
     /* probes: httpGet.port is not omitempty; a missing template metadata still yields creationTimestamp */
-    json_t *t = json_loads("{\"spec\":{\"containers\":[{\"name\":\"c\",\"readinessProbe\":{\"httpGet\":{\"path\":\"/\","
-                           "\"port\":80}}}]}}",
-                           0, NULL);
+    json_t *t = json_loads(
+        "{\"spec\":{\"containers\":[{\"name\":\"c\",\"readinessProbe\":{\"httpGet\":{\"path\":\"/\","
+        "\"port\":80}}}]}}",
+        0, NULL);
     json_t *g = kc_history_typed_template(t);
     char *s = kc_history_go_json(g, NULL);
-    cr_assert_str_eq(s, "{\"metadata\":{\"creationTimestamp\":null},\"spec\":{\"containers\":[{\"name\":\"c\","
-                        "\"readinessProbe\":{\"httpGet\":{\"path\":\"/\",\"port\":80}},\"resources\":{}}]}}");
+    cr_assert_str_eq(s,
+                     "{\"metadata\":{\"creationTimestamp\":null},\"spec\":{\"containers\":[{\"name\":\"c\","
+                     "\"readinessProbe\":{\"httpGet\":{\"path\":\"/\",\"port\":80}},\"resources\":{}}]}}");
     free(s);
     json_decref(g);
     json_decref(t);
@@ -159,10 +169,11 @@ static void stop(void)
 
 static kc_obj *make_set(const char *name)
 {
-    json_t *d = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:{s:{s:s}},s:s,s:{s:{s:{s:s}},s:{s:[{s:s,s:s}]}}}}", "apiVersion",
-                          "apps/v1", "kind", "StatefulSet", "metadata", "name", name, "namespace", "default", "spec",
-                          "selector", "matchLabels", "app", name, "serviceName", "x", "template", "metadata",
-                          "labels", "app", name, "spec", "containers", "name", "c", "image", "i");
+    json_t *d =
+        json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:{s:{s:s}},s:s,s:{s:{s:{s:s}},s:{s:[{s:s,s:s}]}}}}", "apiVersion",
+                  "apps/v1", "kind", "StatefulSet", "metadata", "name", name, "namespace", "default", "spec",
+                  "selector", "matchLabels", "app", name, "serviceName", "x", "template", "metadata",
+                  "labels", "app", name, "spec", "containers", "name", "c", "image", "i");
     kc_obj *o = NULL;
     kc_err err = KC_ERR_INIT;
     cr_assert_eq(kc_client_create(cl, STS, "default", d, &o, &err), 0, "%s", err.msg);
@@ -185,8 +196,8 @@ static size_t listed(const kc_obj *owner, size_t n, kc_obj ***out)
 
 static char *data_of(const char *image, size_t *len)
 {
-    json_t *t = json_pack("{s:{s:{s:s}},s:{s:[{s:s,s:s}]}}", "metadata", "labels", "app", "h", "spec", "containers",
-                          "name", "c", "image", image);
+    json_t *t = json_pack("{s:{s:{s:s}},s:{s:[{s:s,s:s}]}}", "metadata", "labels", "app", "h", "spec",
+                          "containers", "name", "c", "image", image);
     char *d = kc_history_template_data(t, len);
     json_decref(t);
     return d;
@@ -212,10 +223,12 @@ Test(history_ops, create_find_bump_truncate, .init = start, .fini = stop, .timeo
     char hash[11];
     int64_t zero = 0;
     kc_history_hash(d1, l1, &zero, hash);
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "labels"), KC_HISTORY_HASH_LABEL)), hash);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "labels"), KC_HISTORY_HASH_LABEL)),
+                     hash);
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "annotations"), "note")), "x");
-    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(md, "ownerReferences"), 0),
-                                                       "uid")), set->uid);
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(json_object_get(md, "ownerReferences"), 0), "uid")),
+        set->uid);
     json_decref(doc);
 
     size_t n = listed(set, 2, &revs);
@@ -260,8 +273,9 @@ Test(history_ops, collision_bumps_count, .init = start, .fini = stop, .timeout =
     int64_t cc = 0;
     kc_history_hash(d, len, &cc, hash);
     char *taken = kc_history_name("col", hash);
-    json_t *squat = json_pack("{s:s,s:s,s:{s:s},s:{s:b},s:i}", "apiVersion", "apps/v1", "kind", "ControllerRevision",
-                              "metadata", "name", taken, "data", "other", 1, "revision", 1);
+    json_t *squat =
+        json_pack("{s:s,s:s,s:{s:s},s:{s:b},s:i}", "apiVersion", "apps/v1", "kind", "ControllerRevision",
+                  "metadata", "name", taken, "data", "other", 1, "revision", 1);
     cr_assert_eq(kc_client_create(cl, REV, "default", squat, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(kc_history_create(cl, set, NULL, NULL, d, len, 1, &cc, &r, &err), 0, "%s", err.msg);
     cr_assert_eq(cc, 1);
