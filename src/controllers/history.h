@@ -82,7 +82,7 @@ int kc_history_bump(kc_client *c, const kc_obj *rev, int64_t revision, kc_obj **
 
 /* Deletes the lowest-numbered revisions of revs (sorted as kc_history_list) whose names are not in
  * live[0..nlive) until at most limit non-live revisions remain. Returns the count deleted or -1. */
-int kc_history_truncate(kc_client *c, kc_obj **revs, size_t n, const char *const *live, size_t nlive,
-                        int limit, kc_err *err);
+int kc_history_truncate(kc_client *c, kc_obj **revs, size_t n, const char *const *live, size_t nlive, int limit,
+                        kc_err *err);
 
 #endif
