@@ -14,6 +14,7 @@
 #include "controllers/history.h"
 #include "api/resource.h"
 #include "api/schema.h"
+#include "api/validation.h"
 #include "controllers/deployment_hash.h"
 #include "controllers/framework.h"
 #include "lib/buf.h"
@@ -63,8 +64,10 @@ static void go_real(kc_buf *b, double d)
     if (!isfinite(d)) d = 0;
     double a = fabs(d);
     for (int prec = 1; prec <= 17; prec++) {
-        if (a != 0 && (a < 1e-6 || a >= 1e21)) snprintf(s, sizeof s, "%.*e", prec - 1, d);
-        else snprintf(s, sizeof s, "%.*f", prec > 17 ? 17 : prec, d);
+        if (a != 0 && (a < 1e-6 || a >= 1e21))
+            snprintf(s, sizeof s, "%.*e", prec - 1, d);
+        else
+            snprintf(s, sizeof s, "%.*f", prec > 17 ? 17 : prec, d);
         if (strtod(s, NULL) == d) break;
     }
     if (a == 0 || (a >= 1e-6 && a < 1e21)) {
@@ -72,7 +75,8 @@ static void go_real(kc_buf *b, double d)
         char *dot = strchr(s, '.');
         if (dot) {
             char *e = s + strlen(s) - 1;
-            while (e > dot && *e == '0') *e-- = 0;
+            while (e > dot && *e == '0')
+                *e-- = 0;
             if (e == dot) *e = 0;
         }
     } else {
@@ -113,7 +117,9 @@ static void go_value(kc_buf *b, json_t *v)
     size_t i;
     json_t *c;
     switch (json_typeof(v)) {
-    case JSON_OBJECT: go_object(b, v); break;
+    case JSON_OBJECT:
+        go_object(b, v);
+        break;
     case JSON_ARRAY:
         put(b, '[');
         json_array_foreach(v, i, c)
@@ -123,12 +129,24 @@ static void go_value(kc_buf *b, json_t *v)
         }
         put(b, ']');
         break;
-    case JSON_STRING: go_string(b, json_string_value(v), json_string_length(v)); break;
-    case JSON_INTEGER: kc_buf_addf(b, "%lld", (long long)json_integer_value(v)); break;
-    case JSON_REAL: go_real(b, json_real_value(v)); break;
-    case JSON_TRUE: kc_buf_adds(b, "true"); break;
-    case JSON_FALSE: kc_buf_adds(b, "false"); break;
-    default: kc_buf_adds(b, "null"); break;
+    case JSON_STRING:
+        go_string(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        kc_buf_addf(b, "%lld", (long long)json_integer_value(v));
+        break;
+    case JSON_REAL:
+        go_real(b, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        kc_buf_adds(b, "true");
+        break;
+    case JSON_FALSE:
+        kc_buf_adds(b, "false");
+        break;
+    default:
+        kc_buf_adds(b, "null");
+        break;
     }
 }
 
@@ -149,13 +167,19 @@ static bool go_empty(kc_fkind k, json_t *v)
 {
     switch (k) {
     case KC_FK_STRING:
-    case KC_FK_BYTE: return json_is_string(v) && json_string_length(v) == 0;
+    case KC_FK_BYTE:
+        return json_is_string(v) && json_string_length(v) == 0;
     case KC_FK_INTEGER:
-    case KC_FK_NUMBER: return json_is_number(v) && json_number_value(v) == 0;
-    case KC_FK_BOOLEAN: return json_is_false(v);
-    case KC_FK_ARRAY: return json_is_array(v) && json_array_size(v) == 0;
-    case KC_FK_MAP: return json_is_object(v) && json_object_size(v) == 0;
-    default: return false; /* structs (Time, Quantity, IntOrString, refs) are never empty */
+    case KC_FK_NUMBER:
+        return json_is_number(v) && json_number_value(v) == 0;
+    case KC_FK_BOOLEAN:
+        return json_is_false(v);
+    case KC_FK_ARRAY:
+        return json_is_array(v) && json_array_size(v) == 0;
+    case KC_FK_MAP:
+        return json_is_object(v) && json_object_size(v) == 0;
+    default:
+        return false; /* structs (Time, Quantity, IntOrString, refs) are never empty */
     }
 }
 
@@ -164,26 +188,46 @@ static json_t *go_zero(const kc_field *f, int depth)
 {
     bool omit = f->flags & KC_FF_OMITEMPTY;
     switch (kc_field_kind(f)) {
-    case KC_FK_STRING: return omit ? NULL : json_string("");
+    case KC_FK_STRING:
+        return omit ? NULL : json_string("");
     case KC_FK_INTEGER:
-    case KC_FK_NUMBER: return omit ? NULL : json_integer(0);
-    case KC_FK_BOOLEAN: return omit ? NULL : json_false();
+    case KC_FK_NUMBER:
+        return omit ? NULL : json_integer(0);
+    case KC_FK_BOOLEAN:
+        return omit ? NULL : json_false();
     case KC_FK_ARRAY:
     case KC_FK_MAP:
     case KC_FK_BYTE:
-    case KC_FK_ANY: return omit ? NULL : json_null();
-    case KC_FK_DATETIME: return json_null();
-    case KC_FK_QUANTITY: return json_string("0");
-    case KC_FK_INTORSTRING: return json_integer(0);
-    case KC_FK_DURATION: return json_string("0s");
-    case KC_FK_REF: return typed_struct(kc_field_type(f), NULL, depth + 1);
+    case KC_FK_ANY:
+        return omit ? NULL : json_null();
+    case KC_FK_DATETIME:
+        return json_null();
+    case KC_FK_QUANTITY:
+        return json_string("0");
+    case KC_FK_INTORSTRING:
+        return json_integer(0);
+    case KC_FK_DURATION:
+        return json_string("0s");
+    case KC_FK_REF:
+        return typed_struct(kc_field_type(f), NULL, depth + 1);
     }
     return NULL;
+}
+
+/* A resource.Quantity re-encodes in canonical form ("0.5" -> "500m", "1.5Gi" -> "1536Mi"). */
+static json_t *canonical_quantity(json_t *v)
+{
+    kc_quantity q;
+    char buf[64];
+    if (kc_quantity_from_json(v, &q) < 0) return json_incref(v);
+    kc_quantity_string(&q, buf, sizeof buf);
+    return json_string(buf);
 }
 
 static json_t *typed_elem(kc_fkind k, const kc_type *t, json_t *v, int depth)
 {
     if (k == KC_FK_REF && t) return typed_struct(t, json_is_object(v) ? v : NULL, depth + 1);
+    if (k == KC_FK_QUANTITY) return canonical_quantity(v);
     return json_incref(v);
 }
 
@@ -194,7 +238,8 @@ static json_t *typed_present(const kc_field *f, json_t *v, int depth)
     const char *key;
     json_t *c, *out;
     switch (k) {
-    case KC_FK_REF: return typed_struct(kc_field_type(f), json_is_object(v) ? v : NULL, depth + 1);
+    case KC_FK_REF:
+        return typed_struct(kc_field_type(f), json_is_object(v) ? v : NULL, depth + 1);
     case KC_FK_ARRAY:
         if (!json_is_array(v)) return json_incref(v);
         out = json_array();
@@ -207,7 +252,10 @@ static json_t *typed_present(const kc_field *f, json_t *v, int depth)
         json_object_foreach(v, key, c)
             json_object_set_new(out, key, typed_elem(kc_field_elem_kind(f), kc_field_elem_type(f), c, depth));
         return out;
-    default: return json_incref(v);
+    case KC_FK_QUANTITY:
+        return canonical_quantity(v);
+    default:
+        return json_incref(v);
     }
 }
 
@@ -325,7 +373,8 @@ static void sort_revisions(kc_obj **v, size_t n)
         k[i].doc = kc_obj_parse(v[i]);
         k[i].revision = json_integer_value(json_object_get(k[i].doc, "revision"));
         k[i].created =
-            json_string_value(json_object_get(json_object_get(k[i].doc, "metadata"), "creationTimestamp")) ?: "";
+            json_string_value(json_object_get(json_object_get(k[i].doc, "metadata"), "creationTimestamp"))
+                ?: "";
     }
     qsort(k, n, sizeof *k, cmp_rev);
     for (size_t i = 0; i < n; i++) {
@@ -384,8 +433,8 @@ json_t *kc_history_new_doc(const kc_obj *owner, json_t *tmpl_labels, json_t *ann
     if (json_is_object(annotations) && json_object_size(annotations))
         json_object_set_new(md, "annotations", json_deep_copy(annotations));
     json_t *d = json_loadb(data, len, JSON_DECODE_ANY, NULL);
-    return json_pack("{s:s,s:s,s:o,s:o,s:I}", "apiVersion", "apps/v1", "kind", "ControllerRevision", "metadata",
-                     md, "data", d ? d : json_null(), "revision", (json_int_t)revision);
+    return json_pack("{s:s,s:s,s:o,s:o,s:I}", "apiVersion", "apps/v1", "kind", "ControllerRevision",
+                     "metadata", md, "data", d ? d : json_null(), "revision", (json_int_t)revision);
 }
 
 /* On AlreadyExists: the existing revision when its data equals data (reference), else NULL. */
@@ -412,8 +461,8 @@ int kc_history_create(kc_client *c, const kc_obj *owner, json_t *tmpl_labels, js
         char hash[11];
         kc_history_hash(data, len, collision_count, hash);
         char *name = kc_history_name(owner->name, hash);
-        json_t *doc = kc_history_new_doc(owner, tmpl_labels, annotations, KC_HISTORY_HASH_LABEL, name, hash, data,
-                                         len, revision);
+        json_t *doc = kc_history_new_doc(owner, tmpl_labels, annotations, KC_HISTORY_HASH_LABEL, name, hash,
+                                         data, len, revision);
         int rc = kc_client_create(c, res, owner->ns, doc, out, err);
         json_decref(doc);
         if (rc == 0 || err->reason != KC_EALREADYEXISTS) {
@@ -435,10 +484,13 @@ int kc_history_bump(kc_client *c, const kc_obj *rev, int64_t revision, kc_obj **
     char patch[64];
     kc_obj *o = NULL;
     snprintf(patch, sizeof patch, "{\"revision\":%lld}", (long long)revision);
-    if (kc_client_patch(c, rev->res, rev->ns, rev->name, NULL, "application/merge-patch+json", patch, &o, err) < 0)
+    if (kc_client_patch(c, rev->res, rev->ns, rev->name, NULL, "application/merge-patch+json", patch, &o,
+                        err) < 0)
         return kc_err_wrap(err, "bump controllerrevision %s", rev->name);
-    if (out) *out = o;
-    else kc_obj_unref(o);
+    if (out)
+        *out = o;
+    else
+        kc_obj_unref(o);
     return 0;
 }
 
@@ -449,8 +501,8 @@ static bool is_live(const char *name, const char *const *live, size_t nlive)
     return false;
 }
 
-int kc_history_truncate(kc_client *c, kc_obj **revs, size_t n, const char *const *live, size_t nlive, int limit,
-                        kc_err *err)
+int kc_history_truncate(kc_client *c, kc_obj **revs, size_t n, const char *const *live, size_t nlive,
+                        int limit, kc_err *err)
 {
     size_t nonlive = 0;
     for (size_t i = 0; i < n; i++)
@@ -459,7 +511,8 @@ int kc_history_truncate(kc_client *c, kc_obj **revs, size_t n, const char *const
     for (size_t i = 0; i < n && limit >= 0 && nonlive > (size_t)limit; i++) {
         if (is_live(revs[i]->name, live, nlive)) continue;
         if (kc_client_delete(c, revs[i]->res, revs[i]->ns, revs[i]->name, NULL, err) < 0) {
-            if (err->reason != KC_ENOTFOUND) return kc_err_wrap(err, "delete controllerrevision %s", revs[i]->name);
+            if (err->reason != KC_ENOTFOUND)
+                return kc_err_wrap(err, "delete controllerrevision %s", revs[i]->name);
             kc_err_release(err);
         }
         nonlive--;

@@ -48,8 +48,9 @@ static bool selects(const kc_obj *set, json_t *labels)
     json_t *doc = kc_obj_parse(set);
     kc_labelsel *sel = NULL;
     kc_err err = KC_ERR_INIT;
-    bool m = kc_labelsel_from_json(json_object_get(json_object_get(doc, "spec"), "selector"), &sel, &err) == 0 &&
-             !kc_labelsel_empty(sel) && kc_labelsel_match(sel, labels);
+    bool m =
+        kc_labelsel_from_json(json_object_get(json_object_get(doc, "spec"), "selector"), &sel, &err) == 0 &&
+        !kc_labelsel_empty(sel) && kc_labelsel_match(sel, labels);
     kc_labelsel_free(sel);
     kc_err_release(&err);
     json_decref(doc);
@@ -69,8 +70,10 @@ static void enqueue_selecting(kc_stsctl *s, const kc_obj *pod)
 static void pod_event(kc_stsctl *s, const kc_obj *o)
 {
     char uid[64];
-    if (kc_obj_controller(o, uid, sizeof uid, NULL, 0, NULL, 0)) enqueue_owner(s, o);
-    else if (!o->deleting) enqueue_selecting(s, o);
+    if (kc_obj_controller(o, uid, sizeof uid, NULL, 0, NULL, 0))
+        enqueue_owner(s, o);
+    else if (!o->deleting)
+        enqueue_selecting(s, o);
 }
 
 static void pod_add(void *ud, const kc_obj *o)
@@ -169,8 +172,8 @@ void *kc_statefulset_start(kc_client *c)
     s->pvcs = kc_informer_new(c, s->PVC, NULL, NULL, NULL);
     s->revs = kc_informer_new(c, s->REV, NULL, NULL, NULL);
     kc_informer_add_index(s->pods, "ctrl", ctrl_index);
-    static const kc_handlers seth = {set_event, set_update, set_event}, podh = {pod_add, pod_update, pod_delete},
-                             revh = {NULL, NULL, rev_delete};
+    static const kc_handlers seth = {set_event, set_update, set_event},
+                             podh = {pod_add, pod_update, pod_delete}, revh = {NULL, NULL, rev_delete};
     kc_informer_add_handlers(s->sets, &seth, s);
     kc_informer_add_handlers(s->pods, &podh, s);
     kc_informer_add_handlers(s->revs, &revh, s);

@@ -24,11 +24,11 @@ typedef struct kc_sts_view {
     kc_labelsel *sel;
     const char *service; /* spec.serviceName ("" when absent) */
     int replicas, start, min_ready, limit;
-    bool parallel;     /* podManagementPolicy Parallel */
-    bool ondelete;     /* updateStrategy OnDelete */
-    bool has_ru;       /* a rollingUpdate block is present */
-    int partition;     /* rollingUpdate.partition */
-    json_t *max_unavailable; /* rollingUpdate.maxUnavailable or NULL */
+    bool parallel;                    /* podManagementPolicy Parallel */
+    bool ondelete;                    /* updateStrategy OnDelete */
+    bool has_ru;                      /* a rollingUpdate block is present */
+    int partition;                    /* rollingUpdate.partition */
+    json_t *max_unavailable;          /* rollingUpdate.maxUnavailable or NULL */
     bool del_on_delete, del_on_scale; /* retention policy whenDeleted / whenScaled == Delete */
     int64_t generation, status_current_replicas;
 } kc_sts_view;
@@ -80,7 +80,8 @@ json_t *kc_sts_claim_refs(const kc_sts_view *v, json_t *cur, const char *pod_nam
 typedef struct kc_sts_counts {
     int replicas, ready, available, current, updated;
 } kc_sts_counts;
-void kc_sts_count(kc_sts_pod **pods, size_t n, const char *current_rev, const char *update_rev, kc_sts_counts *c);
+void kc_sts_count(kc_sts_pod **pods, size_t n, const char *current_rev, const char *update_rev,
+                  kc_sts_counts *c);
 
 /* Does a missing pod at ordinal get the current revision (3.5)? */
 bool kc_sts_current_needed(const kc_sts_view *v, int ordinal);

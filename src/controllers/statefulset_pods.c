@@ -140,8 +140,8 @@ static void set_storage(const kc_sts_view *v, json_t *spec, int ordinal)
     json_array_foreach(v->claims, i, ct)
     {
         char *cn = kc_sts_claim_name(claim_tmpl_name(ct), v->o->name, ordinal);
-        json_array_append_new(vols, json_pack("{s:s,s:{s:s}}", "name", claim_tmpl_name(ct), "persistentVolumeClaim",
-                                              "claimName", cn));
+        json_array_append_new(vols, json_pack("{s:s,s:{s:s}}", "name", claim_tmpl_name(ct),
+                                              "persistentVolumeClaim", "claimName", cn));
         free(cn);
     }
     json_array_foreach(old, j, vol)
@@ -150,8 +150,10 @@ static void set_storage(const kc_sts_view *v, json_t *spec, int ordinal)
         json_array_foreach(v->claims, i, ct) claimed |= !strcmp(claim_tmpl_name(ct), str_at(vol, "name"));
         if (!claimed) json_array_append(vols, vol);
     }
-    if (json_array_size(vols)) json_object_set_new(spec, "volumes", vols);
-    else json_decref(vols);
+    if (json_array_size(vols))
+        json_object_set_new(spec, "volumes", vols);
+    else
+        json_decref(vols);
 }
 
 json_t *kc_sts_new_pod(const kc_sts_view *v, json_t *tmpl, int ordinal, const char *revision)
@@ -161,6 +163,10 @@ json_t *kc_sts_new_pod(const kc_sts_view *v, json_t *tmpl, int ordinal, const ch
     char *name = kc_sts_pod_name(v->o->name, ordinal), idx[16];
     snprintf(idx, sizeof idx, "%d", ordinal);
     json_object_set_new(md, "name", json_string(name));
+    /* Upstream also sets generateName "<set>-"; kubec's API server (crud.c) retries a create that
+     * hits AlreadyExists under a generated name whenever generateName is present, even with an
+     * explicit name, which would turn a create from a stale cache into a stray "<set>-xxxxx" pod. */
+    json_object_del(md, "generateName");
     json_t *labels = at(md, "labels");
     if (!labels) json_object_set_new(md, "labels", labels = json_object());
     json_object_set_new(labels, KC_STS_POD_NAME_LABEL, json_string(name));
@@ -193,8 +199,9 @@ bool kc_sts_storage_matches(const kc_sts_view *v, json_t *pod, int ordinal)
     {
         char *cn = kc_sts_claim_name(claim_tmpl_name(ct), v->o->name, ordinal);
         bool found = false;
-        json_array_foreach(vols, j, vol) found |= !strcmp(str_at(vol, "name"), claim_tmpl_name(ct)) &&
-                                                  !strcmp(str_at(at(vol, "persistentVolumeClaim"), "claimName"), cn);
+        json_array_foreach(vols, j, vol) found |=
+            !strcmp(str_at(vol, "name"), claim_tmpl_name(ct)) &&
+            !strcmp(str_at(at(vol, "persistentVolumeClaim"), "claimName"), cn);
         free(cn);
         all &= found;
     }
@@ -209,8 +216,10 @@ json_t *kc_sts_new_claim(const kc_sts_view *v, json_t *ct, int ordinal)
     json_object_set_new(md, "namespace", json_string(v->o->ns));
     json_t *labels = json_is_object(at(tmd, "labels")) ? json_deep_copy(at(tmd, "labels")) : json_object();
     if (json_is_object(v->match_labels)) json_object_update(labels, v->match_labels);
-    if (json_object_size(labels)) json_object_set_new(md, "labels", labels);
-    else json_decref(labels);
+    if (json_object_size(labels))
+        json_object_set_new(md, "labels", labels);
+    else
+        json_decref(labels);
     if (json_is_object(at(tmd, "annotations"))) json_object_set(md, "annotations", at(tmd, "annotations"));
     free(cn);
     json_t *spec = at(ct, "spec");
@@ -266,7 +275,8 @@ json_t *kc_sts_claim_refs(const kc_sts_view *v, json_t *cur, const char *pod_nam
 
 /* ---- status, revisions to use ---- */
 
-void kc_sts_count(kc_sts_pod **pods, size_t n, const char *current_rev, const char *update_rev, kc_sts_counts *c)
+void kc_sts_count(kc_sts_pod **pods, size_t n, const char *current_rev, const char *update_rev,
+                  kc_sts_counts *c)
 {
     memset(c, 0, sizeof *c);
     for (size_t i = 0; i < n; i++) {

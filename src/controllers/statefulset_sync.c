@@ -64,7 +64,8 @@ static int patch_pod_refs(sync_ctx *x, const kc_obj *pod, json_t *ref, kc_err *e
     int rc = kc_client_patch(x->s->c, x->s->POD, pod->ns, pod->name, NULL, SMP, body, NULL, err);
     free(body);
     json_decref(p);
-    if (rc < 0 && (err->reason == KC_ENOTFOUND || err->reason == KC_ECONFLICT || err->reason == KC_EINVALID)) {
+    if (rc < 0 &&
+        (err->reason == KC_ENOTFOUND || err->reason == KC_ECONFLICT || err->reason == KC_EINVALID)) {
         kc_err_release(err);
         return 0;
     }
@@ -134,6 +135,37 @@ static int load_members(sync_ctx *x, kc_err *err)
 
 /* ---- revisions (3.4) ---- */
 
+/* adoptOrphanRevisions: revisions without a controller whose labels the selector matches (left
+ * by a set deleted with --cascade=orphan) are adopted; 1 when any was (the cache lags: requeue). */
+static int adopt_revisions(sync_ctx *x, kc_err *err)
+{
+    kc_obj **v;
+    size_t n = kc_informer_list(x->s->revs, x->v.o->ns, &v);
+    int adopted = 0, rc = 0;
+    bool checked = false;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char uid[64];
+        if (kc_obj_controller(v[i], uid, sizeof uid, NULL, 0, NULL, 0) || v[i]->deleting ||
+            !kc_labelsel_match(x->v.sel, v[i]->labels))
+            continue;
+        if (!checked && (rc = can_adopt(x, err)) < 0) break;
+        checked = true;
+        json_t *p = json_pack("{s:{s:[o],s:s}}", "metadata", "ownerReferences", kc_owner_ref(x->v.o), "uid",
+                              v[i]->uid);
+        char *body = json_dumps(p, JSON_COMPACT);
+        rc = kc_client_patch(x->s->c, x->s->REV, v[i]->ns, v[i]->name, NULL, SMP, body, NULL, err);
+        if (rc < 0 && (err->reason == KC_ENOTFOUND || err->reason == KC_ECONFLICT)) {
+            kc_err_release(err);
+            rc = 0;
+        }
+        adopted += rc == 0;
+        free(body);
+        json_decref(p);
+    }
+    kc_objv_free(v, n);
+    return rc < 0 ? -1 : adopted > 0;
+}
+
 static json_t *template_of_revision(const kc_obj *rev)
 {
     json_t *d = kc_obj_parse(rev);
@@ -169,6 +201,10 @@ static int update_revision(sync_ctx *x, kc_obj **revs, size_t n, kc_obj **out, k
 
 static int revisions(sync_ctx *x, kc_err *err)
 {
+    if (!x->v.o->deleting) {
+        int a = adopt_revisions(x, err);
+        if (a != 0) return a; /* adopted: 1, retried once the cache has them */
+    }
     kc_obj **revs, *upd = NULL;
     size_t n = kc_history_list(x->s->revs, x->v.o, &revs);
     x->collision = json_integer_value(json_object_get(x->v.status, "collisionCount"));
@@ -199,7 +235,8 @@ static void truncate_history(sync_ctx *x)
     for (size_t i = 0; i < x->nmembers; i++)
         live[nl++] = x->members[i].revision;
     kc_err err = KC_ERR_INIT;
-    if (kc_history_truncate(x->s->c, revs, n, live, nl, x->v.limit, &err) < 0) log_err(x->v.o->key, "history", &err);
+    if (kc_history_truncate(x->s->c, revs, n, live, nl, x->v.limit, &err) < 0)
+        log_err(x->v.o->key, "history", &err);
     kc_err_release(&err);
     free(live);
     kc_objv_free(revs, n);
@@ -231,8 +268,10 @@ static void partition_pods(sync_ctx *x)
     x->condemned = xcalloc(x->nmembers + 1, sizeof *x->condemned);
     for (size_t i = 0; i < x->nmembers; i++) {
         kc_sts_pod *p = &x->members[i];
-        if (kc_sts_in_range(&x->v, p->ordinal)) x->replicas[p->ordinal - x->v.start] = p;
-        else x->condemned[x->ncondemned++] = p;
+        if (kc_sts_in_range(&x->v, p->ordinal))
+            x->replicas[p->ordinal - x->v.start] = p;
+        else
+            x->condemned[x->ncondemned++] = p;
     }
     for (int i = 0; i < n; i++)
         if (!x->replicas[i]) x->replicas[i] = new_replica(x, x->v.start + i);
@@ -266,12 +305,12 @@ static int delete_pod(sync_ctx *x, kc_sts_pod *p, kc_err *err)
             kc_err_release(err);
             return 0;
         }
-        kc_event(x->s->rec, x->v.o, "Warning", "FailedDelete", "delete Pod %s in StatefulSet %s failed error: %s",
-                 name, x->v.o->name, err->msg);
+        kc_event(x->s->rec, x->v.o, "Warning", "FailedDelete",
+                 "delete Pod %s in StatefulSet %s failed error: %s", name, x->v.o->name, err->msg);
         return -1;
     }
-    kc_event(x->s->rec, x->v.o, "Normal", "SuccessfulDelete", "delete Pod %s in StatefulSet %s successful", name,
-             x->v.o->name);
+    kc_event(x->s->rec, x->v.o, "Normal", "SuccessfulDelete", "delete Pod %s in StatefulSet %s successful",
+             name, x->v.o->name);
     return 0;
 }
 
@@ -290,7 +329,8 @@ static int create_claims(sync_ctx *x, kc_sts_pod *p, kc_err *err)
         if (!ex) {
             bool ch;
             json_t *refs = kc_sts_claim_refs(&x->v, NULL, pod_name(p), NULL, false, &ch);
-            if (refs && json_array_size(refs)) json_object_set(json_object_get(claim, "metadata"), "ownerReferences", refs);
+            if (refs && json_array_size(refs))
+                json_object_set(json_object_get(claim, "metadata"), "ownerReferences", refs);
             json_decref(refs);
             rc = kc_client_create(x->s->c, x->s->PVC, x->v.o->ns, claim, NULL, err);
             if (rc < 0 && ns_terminating(err)) {
@@ -299,8 +339,8 @@ static int create_claims(sync_ctx *x, kc_sts_pod *p, kc_err *err)
                 kc_err_release(err);
                 rc = 0;
             } else if (rc == 0) {
-                kc_event(x->s->rec, x->v.o, "Normal", "SuccessfulCreate", "create Claim %s Pod %s in StatefulSet %s success",
-                         cn, pod_name(p), x->v.o->name);
+                kc_event(x->s->rec, x->v.o, "Normal", "SuccessfulCreate",
+                         "create Claim %s Pod %s in StatefulSet %s success", cn, pod_name(p), x->v.o->name);
             } else {
                 kc_event(x->s->rec, x->v.o, "Warning", "FailedCreate",
                          "create Claim %s for Pod %s in StatefulSet %s failed error: %s", cn, pod_name(p),
@@ -314,16 +354,20 @@ static int create_claims(sync_ctx *x, kc_sts_pod *p, kc_err *err)
     return 0;
 }
 
-/* 0 created, 1 dropped (terminating namespace), -1 error. */
+/* 0 created, 1 not created but nothing to retry (terminating namespace; or the pod exists: a
+ * stale cache, or the old pod still terminating - its informer event wakes the set), -1 error. */
 static int create_pod(sync_ctx *x, kc_sts_pod *p, kc_err *err)
 {
     int rc = create_claims(x, p, err);
     if (rc != 0) return rc;
     if (kc_client_create(x->s->c, x->s->POD, x->v.o->ns, p->doc, NULL, err) < 0) {
         if (ns_terminating(err)) return 1;
-        if (err->reason != KC_EALREADYEXISTS)
-            kc_event(x->s->rec, x->v.o, "Warning", "FailedCreate", "create Pod %s in StatefulSet %s failed error: %s",
-                     pod_name(p), x->v.o->name, err->msg);
+        if (err->reason == KC_EALREADYEXISTS) {
+            kc_err_release(err);
+            return 1;
+        }
+        kc_event(x->s->rec, x->v.o, "Warning", "FailedCreate",
+                 "create Pod %s in StatefulSet %s failed error: %s", pod_name(p), x->v.o->name, err->msg);
         return -1;
     }
     kc_event(x->s->rec, x->v.o, "Normal", "SuccessfulCreate", "create Pod %s in StatefulSet %s successful",
@@ -338,19 +382,23 @@ static int fix_claim_refs(sync_ctx *x, kc_sts_pod *p, bool scaled_down, kc_err *
     json_t *ct;
     json_array_foreach(x->v.claims, i, ct)
     {
-        char *cn = kc_sts_claim_name(json_string_value(json_object_get(json_object_get(ct, "metadata"), "name")) ?: "",
-                                     x->v.o->name, p->ordinal);
+        char *cn = kc_sts_claim_name(
+            json_string_value(json_object_get(json_object_get(ct, "metadata"), "name")) ?: "", x->v.o->name,
+            p->ordinal);
         kc_obj *claim = kc_informer_get(x->s->pvcs, x->v.o->ns, cn);
         int rc = 0;
         if (claim && !claim->deleting) {
             json_t *d = kc_obj_parse(claim);
             bool changed = false;
-            json_t *refs = kc_sts_claim_refs(&x->v, json_object_get(json_object_get(d, "metadata"), "ownerReferences"),
-                                             pod_name(p), p->o ? p->o->uid : NULL, scaled_down, &changed);
+            json_t *refs =
+                kc_sts_claim_refs(&x->v, json_object_get(json_object_get(d, "metadata"), "ownerReferences"),
+                                  pod_name(p), p->o ? p->o->uid : NULL, scaled_down, &changed);
             if (refs && changed) {
-                json_t *patch = json_pack("{s:{s:O,s:s}}", "metadata", "ownerReferences", refs, "uid", claim->uid);
+                json_t *patch =
+                    json_pack("{s:{s:O,s:s}}", "metadata", "ownerReferences", refs, "uid", claim->uid);
                 char *body = json_dumps(patch, JSON_COMPACT);
-                rc = kc_client_patch(x->s->c, x->s->PVC, claim->ns, claim->name, NULL, MERGE, body, NULL, err);
+                rc =
+                    kc_client_patch(x->s->c, x->s->PVC, claim->ns, claim->name, NULL, MERGE, body, NULL, err);
                 if (rc < 0 && (err->reason == KC_ENOTFOUND || err->reason == KC_ECONFLICT)) {
                     kc_err_release(err);
                     rc = 0;
@@ -443,8 +491,10 @@ static void par_step(void *c, size_t i)
     kc_err err = KC_ERR_INIT;
     if (pc->fn(pc->x, pc->pods[i], &err) < 0) {
         pthread_mutex_lock(&pc->x->mu);
-        if (!pc->x->failed++) pc->x->first = err;
-        else kc_err_release(&err);
+        if (!pc->x->failed++)
+            pc->x->first = err;
+        else
+            kc_err_release(&err);
         pthread_mutex_unlock(&pc->x->mu);
     }
 }
@@ -514,10 +564,11 @@ static json_t *build_status(sync_ctx *x)
         c.current = c.updated; /* completeRollingUpdate */
         cur = x->upd_name;
     }
-    return json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:s,s:s,s:I}", "observedGeneration", (json_int_t)x->v.generation,
-                     "replicas", c.replicas, "readyReplicas", c.ready, "currentReplicas", c.current,
-                     "updatedReplicas", c.updated, "availableReplicas", c.available, "currentRevision", cur,
-                     "updateRevision", x->upd_name, "collisionCount", (json_int_t)x->collision);
+    return json_pack("{s:I,s:i,s:i,s:i,s:i,s:i,s:s,s:s,s:I}", "observedGeneration",
+                     (json_int_t)x->v.generation, "replicas", c.replicas, "readyReplicas", c.ready,
+                     "currentReplicas", c.current, "updatedReplicas", c.updated, "availableReplicas",
+                     c.available, "currentRevision", cur, "updateRevision", x->upd_name, "collisionCount",
+                     (json_int_t)x->collision);
 }
 
 static bool status_same(json_t *old, json_t *st)
@@ -609,6 +660,8 @@ static int sync_set(kc_stsctl *s, kc_obj *o)
         rc = finish(&x, &err);
         if (rc < 0) log_err(o->key, "status", &err);
         if (mrc < 0) rc = -1;
+    } else if (rc > 0) {
+        rc = -1; /* quiet retry */
     } else if (ns_terminating(&err)) {
         rc = 0;
     } else {

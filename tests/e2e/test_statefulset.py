@@ -87,7 +87,15 @@ def all_ready(server, ns, n, sel="app=web"):
     def check():
         items = [p for p in pods(server, ns, sel) if not p["metadata"].get("deletionTimestamp")]
         return len(items) == n and all(ready(p) for p in items) and items
-    return wait_for(check, timeout=30, what="%d ready pods" % n)
+    try:
+        return wait_for(check, timeout=30, what="%d ready pods" % n)
+    except AssertionError:
+        state = [(p["metadata"]["name"], p.get("status", {}).get("phase"), ready(p), p["spec"].get("nodeName"),
+                  bool(p["metadata"].get("deletionTimestamp"))) for p in pods(server, ns, sel)]
+        sets = get(server, "/apis/apps/v1/namespaces/%s/statefulsets" % ns)["items"]
+        evs = [(e["reason"], e["message"]) for e in get(server, "/api/v1/namespaces/%s/events" % ns)["items"]]
+        raise AssertionError("%d ready pods: pods %s; status %s; events %s" % (
+            n, state, [x.get("status") for x in sets], evs))
 
 
 def rollout(kubectl, ns, name="web", timeout=60):
@@ -209,6 +217,9 @@ def test_failed_pod_is_recreated(server, kubectl, ns):
     wait_for(lambda: any(p["metadata"]["uid"] != old["metadata"]["uid"] and ready(p)
                          for p in pods(server, ns)), timeout=20, what="failed web-0 replaced")
     assert any("recreating failed Pod web-0" in m for m in events(server, ns, "RecreatingFailedPod"))
+    # the create retried while the failed pod terminated never produced a pod under another name
+    time.sleep(1.5)
+    assert names(pods(server, ns)) == ["web-0"]
 
 
 # ---- S2: scale up and down in order, claims kept -------------------------------------------------
@@ -354,7 +365,11 @@ def test_ondelete_updates_only_deleted_pods(server, kubectl, ns):
 # ---- revisions: history, undo round trip, limit ---------------------------------------------------
 
 def test_rollout_history_and_undo_round_trip(server, kubectl, ns):
-    apply(kubectl, ns, statefulset(replicas=2, claims=False))
+    # quantities in non-canonical form and a probe: kubectl re-encodes them the Go way
+    containers = [{"name": "nginx", "image": "nginx:1.25", "ports": [{"containerPort": 80}],
+                   "resources": {"requests": {"cpu": "0.5", "memory": "1.5Gi"}, "limits": {"cpu": "1000m"}},
+                   "readinessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 5}}]
+    apply(kubectl, ns, statefulset(replicas=2, claims=False, pod_spec={"containers": containers}))
     all_ready(server, ns, 2)
     # the revision data is byte-identical to what kubectl computes from the live object
     r = kubectl.ok("-n", ns, "rollout", "undo", "sts/web", "--to-revision=1")
@@ -423,3 +438,71 @@ def test_forbidden_spec_update(server, kubectl, ns):
     assert "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', " \
            "'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and " \
            "'minReadySeconds' are forbidden" in r.err, r
+
+
+# ---- adoption ---------------------------------------------------------------------------------------
+
+def test_orphaned_pods_and_revisions_are_adopted(server, kubectl, ns):
+    apply(kubectl, ns, statefulset(replicas=2, claims=False))
+    all_ready(server, ns, 2)
+    uids = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(server, ns)}
+    rev = revisions(server, ns)[0]["metadata"]["name"]
+    kubectl.ok("-n", ns, "delete", "sts", "web", "--cascade=orphan")
+    wait_for(lambda: all("ownerReferences" not in p["metadata"] for p in pods(server, ns)), timeout=20,
+             what="pods orphaned")
+    apply(kubectl, ns, statefulset(replicas=2, claims=False))
+    new_uid = sts(server, ns)["metadata"]["uid"]
+    wait_for(lambda: all(p["metadata"].get("ownerReferences", [{}])[0].get("uid") == new_uid for p in pods(server, ns)),
+             timeout=20, what="pods adopted")
+    wait_for(lambda: [r["metadata"]["ownerReferences"][0]["uid"] for r in revisions(server, ns)] == [new_uid],
+             timeout=20, what="revision adopted")
+    assert {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(server, ns)} == uids
+    wait_for(lambda: sts(server, ns)["status"].get("currentRevision") == rev and
+             sts(server, ns)["status"].get("readyReplicas") == 2, timeout=20, what="status at the old revision")
+
+
+def fnv1_32(data, h=2166136261):
+    for b in data:
+        h = (h * 16777619) & 0xFFFFFFFF
+        h ^= b
+    return h
+
+
+def safe_encode(v):
+    return "".join("bcdfghjklmnpqrstvwxz2456789"[ord(c) % 27] for c in str(v))
+
+
+def test_revision_hash_and_name_collision(server, kubectl, ns):
+    apply(kubectl, ns, statefulset(replicas=1, claims=False))
+    rev = wait_for(lambda: revisions(server, ns), timeout=10, what="a revision")[0]
+    data = json.dumps(rev["data"], separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    assert data.startswith(b'{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,')
+    # semantics 0.4: FNV-1 over the data, then the decimal collisionCount (0)
+    h = safe_encode(fnv1_32(b"0", fnv1_32(data)))
+    assert rev["metadata"]["name"] == "web-" + h and rev["metadata"]["labels"]["controller.kubernetes.io/hash"] == h
+    # another namespace: the name the set will want is taken by a revision with other data
+    ns2 = make_namespace(server, "sts")
+    squatter = {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": "web-" + h},
+                "data": {"other": True}, "revision": 7}
+    st, doc, _ = server.api("POST", "/apis/apps/v1/namespaces/%s/controllerrevisions" % ns2, squatter)
+    assert st == 201, doc
+    apply(kubectl, ns2, statefulset(replicas=1, claims=False))
+    wait_for(lambda: sts(server, ns2).get("status", {}).get("collisionCount") == 1, timeout=10, what="collision")
+    h1 = safe_encode(fnv1_32(b"1", fnv1_32(data)))
+    st = sts(server, ns2)["status"]
+    assert st["updateRevision"] == "web-" + h1
+    wait_for(lambda: pod(server, ns2, "web-0")["metadata"]["labels"]["controller-revision-hash"] == "web-" + h1
+             if server.api("GET", "/api/v1/namespaces/%s/pods/web-0" % ns2)[0] == 200 else False,
+             timeout=10, what="pod at the collision-free revision")
+    server.api("DELETE", "/api/v1/namespaces/" + ns2)
+
+
+def test_min_ready_seconds_gates_the_next_ordinal(server, kubectl, ns):
+    apply(kubectl, ns, statefulset(replicas=2, claims=False, minReadySeconds=2))
+    p0 = wait_for(lambda: [p for p in pods(server, ns) if ready(p)], timeout=15, what="web-0 Ready")[0]
+    t_ready = time.time()
+    st = sts(server, ns)["status"]
+    assert st.get("availableReplicas", 0) == 0 and p0["metadata"]["name"] == "web-0"
+    wait_for(lambda: "web-1" in names(pods(server, ns)), timeout=15, what="web-1")
+    assert time.time() - t_ready >= 1.0  # waited for web-0 to be available (2 s, second-precision times)
+    wait_for(lambda: sts(server, ns)["status"].get("availableReplicas") == 2, timeout=15, what="2 available")

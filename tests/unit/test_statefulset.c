@@ -7,10 +7,13 @@
 #include <string.h>
 
 static const char *set_json =
-    "{\"apiVersion\":\"apps/v1\",\"kind\":\"StatefulSet\",\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\","
+    "{\"apiVersion\":\"apps/"
+    "v1\",\"kind\":\"StatefulSet\",\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\","
     "\"uid\":\"set-uid\",\"generation\":4},\"spec\":{\"replicas\":3,\"serviceName\":\"nginx\","
-    "\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
-    "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}],\"volumes\":[{\"name\":\"cfg\",\"emptyDir\":{}},"
+    "\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":"
+    "\"web\"}},"
+    "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}],\"volumes\":[{\"name\":\"cfg\",\"emptyDir\":"
+    "{}},"
     "{\"name\":\"www\",\"emptyDir\":{}}]}},\"volumeClaimTemplates\":[{\"metadata\":{\"name\":\"www\","
     "\"labels\":{\"tier\":\"data\"}},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"]}}],"
     "\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"partition\":1}},"
@@ -61,7 +64,8 @@ Test(statefulset, new_pod_identity_and_storage)
     json_t *pod = kc_sts_new_pod(&f.v, f.v.tmpl, 2, "web-5d8f");
     json_t *md = json_object_get(pod, "metadata"), *labels = json_object_get(md, "labels");
     cr_assert_str_eq(json_string_value(json_object_get(md, "name")), "web-2");
-    cr_assert_str_eq(json_string_value(json_object_get(labels, "statefulset.kubernetes.io/pod-name")), "web-2");
+    cr_assert_str_eq(json_string_value(json_object_get(labels, "statefulset.kubernetes.io/pod-name")),
+                     "web-2");
     cr_assert_str_eq(json_string_value(json_object_get(labels, "apps.kubernetes.io/pod-index")), "2");
     cr_assert_str_eq(json_string_value(json_object_get(labels, "controller-revision-hash")), "web-5d8f");
     cr_assert_str_eq(json_string_value(json_object_get(labels, "app")), "web");
@@ -73,8 +77,9 @@ Test(statefulset, new_pod_identity_and_storage)
     cr_assert_eq(json_array_size(vols), 2);
     json_t *www = json_array_get(vols, 0), *cfg = json_array_get(vols, 1);
     cr_assert_str_eq(json_string_value(json_object_get(www, "name")), "www");
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(www, "persistentVolumeClaim"), "claimName")),
-                     "www-web-2");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(www, "persistentVolumeClaim"), "claimName")),
+        "www-web-2");
     cr_assert_str_eq(json_string_value(json_object_get(cfg, "name")), "cfg");
     json_t *ref = json_array_get(json_object_get(md, "ownerReferences"), 0);
     cr_assert_str_eq(json_string_value(json_object_get(ref, "uid")), "set-uid");
@@ -130,9 +135,9 @@ Test(statefulset, retention_policy_refs)
         bool down;
         const char *want;
     } cases[] = {
-        {"Retain", "Retain", false, ""},   {"Retain", "Retain", true, ""},
+        {"Retain", "Retain", false, ""},     {"Retain", "Retain", true, ""},
         {"Delete", "Retain", false, "set,"}, {"Delete", "Retain", true, "set,"},
-        {"Retain", "Delete", false, ""},   {"Retain", "Delete", true, "pod,"},
+        {"Retain", "Delete", false, ""},     {"Retain", "Delete", true, "pod,"},
         {"Delete", "Delete", false, "set,"}, {"Delete", "Delete", true, "pod,"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -143,8 +148,8 @@ Test(statefulset, retention_policy_refs)
         cr_assert_eq(changed, *cases[i].want != 0);
         /* already right: no change; an unrelated non-controller owner is kept */
         json_t *cur = kc_sts_claim_refs(&f.v, NULL, "web-1", "pod-uid", cases[i].down, &changed);
-        json_array_append_new(cur, json_pack("{s:s,s:s,s:s,s:s}", "apiVersion", "v1", "kind", "ConfigMap", "name",
-                                             "x", "uid", "cm-uid"));
+        json_array_append_new(cur, json_pack("{s:s,s:s,s:s,s:s}", "apiVersion", "v1", "kind", "ConfigMap",
+                                             "name", "x", "uid", "cm-uid"));
         owners(&f, cur, cases[i].down, &changed);
         cr_assert_not(changed, "case %zu", i);
         json_decref(cur);
@@ -157,11 +162,11 @@ Test(statefulset, retention_leaves_foreign_and_stale_claims)
     fixture f;
     load(&f, "Delete", "Delete");
     bool changed;
-    json_t *foreign = json_pack("[{s:s,s:s,s:s,s:s,s:b}]", "apiVersion", "apps/v1", "kind", "ReplicaSet", "name",
-                                "other", "uid", "rs-uid", "controller", 1);
+    json_t *foreign = json_pack("[{s:s,s:s,s:s,s:s,s:b}]", "apiVersion", "apps/v1", "kind", "ReplicaSet",
+                                "name", "other", "uid", "rs-uid", "controller", 1);
     cr_assert_str_eq(owners(&f, foreign, false, &changed), "untouchable");
-    json_t *stale = json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "apps/v1", "kind", "StatefulSet", "name", "web",
-                              "uid", "old-set-uid");
+    json_t *stale = json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "apps/v1", "kind", "StatefulSet", "name",
+                              "web", "uid", "old-set-uid");
     cr_assert_str_eq(owners(&f, stale, false, &changed), "untouchable");
     /* scaling back up moves a claim from its pod back to the set */
     json_t *pod = kc_sts_claim_refs(&f.v, NULL, "web-1", "pod-uid", true, &changed);
@@ -176,10 +181,11 @@ Test(statefulset, retention_leaves_foreign_and_stale_claims)
 static kc_sts_pod *mkpod(const char *phase, bool ready, bool deleting, const char *rev)
 {
     kc_sts_pod *p = calloc(1, sizeof *p);
-    json_t *doc = json_pack("{s:{s:{s:s}},s:{s:s,s:[{s:s,s:s}]}}", "metadata", "labels", "controller-revision-hash",
-                            rev, "status", "phase", phase, "conditions", "type", "Ready", "status",
-                            ready ? "True" : "False");
-    if (deleting) json_object_set_new(json_object_get(doc, "metadata"), "deletionTimestamp", json_string("x"));
+    json_t *doc = json_pack("{s:{s:{s:s}},s:{s:s,s:[{s:s,s:s}]}}", "metadata", "labels",
+                            "controller-revision-hash", rev, "status", "phase", phase, "conditions", "type",
+                            "Ready", "status", ready ? "True" : "False");
+    if (deleting)
+        json_object_set_new(json_object_get(doc, "metadata"), "deletionTimestamp", json_string("x"));
     kc_sts_pod_facts(p, doc, 0, 0, 0);
     return p;
 }
@@ -191,10 +197,10 @@ Test(statefulset, status_counts)
                           mkpod("", false, false, "b")};
     kc_sts_counts c;
     kc_sts_count(pods, 5, "a", "b", &c);
-    cr_assert_eq(c.replicas, 4);  /* created (phase set), terminating included */
-    cr_assert_eq(c.ready, 3);     /* Running and Ready, terminating included */
+    cr_assert_eq(c.replicas, 4); /* created (phase set), terminating included */
+    cr_assert_eq(c.ready, 3);    /* Running and Ready, terminating included */
     cr_assert_eq(c.available, 3);
-    cr_assert_eq(c.current, 1);   /* terminating and not-yet-created pods do not count */
+    cr_assert_eq(c.current, 1); /* terminating and not-yet-created pods do not count */
     cr_assert_eq(c.updated, 2);
     cr_assert(kc_sts_pod_healthy(pods[0]));
     cr_assert_not(kc_sts_pod_healthy(pods[3]));
