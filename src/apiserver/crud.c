@@ -301,6 +301,8 @@ int kc_create_object(kc_req *r, int res, const char *ns, json_t *doc, kc_err *er
     const kc_resource *rd = &kc_resources[res];
     const kc_obj *out;
     json_t *applied_mf = r->ssa ? json_incref(json_object_get(json_object_get(doc, "metadata"), "managedFields")) : NULL;
+    const char *given = json_string_value(json_object_get(json_object_get(doc, "metadata"), "name"));
+    bool server_named = !given || !given[0]; /* only a name we generated is retried on a clash */
     int rc = prepare_create_meta(r, res, ns, doc, err);
     json_t *md = json_object_get(doc, "metadata");
     if (rc == 0) rc = kc_validate_object(res, doc, NULL, NULL, err);
@@ -335,7 +337,7 @@ int kc_create_object(kc_req *r, int res, const char *ns, json_t *doc, kc_err *er
         return 0;
     }
     for (int tries = 0;; tries++) { /* generateName collisions are retried (semantics 0.1) */
-        bool generated = json_object_get(md, "generateName") && tries < 8;
+        bool generated = server_named && json_object_get(md, "generateName") && tries < 8;
         if (kc_store_write(r->srv->store, KC_WRITE_CREATE, res, json_incref(doc), 0, kc_store_done, r, &out, err) == 0)
             break;
         if (err->reason != KC_EALREADYEXISTS || !generated) {

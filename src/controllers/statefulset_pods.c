@@ -163,10 +163,7 @@ json_t *kc_sts_new_pod(const kc_sts_view *v, json_t *tmpl, int ordinal, const ch
     char *name = kc_sts_pod_name(v->o->name, ordinal), idx[16];
     snprintf(idx, sizeof idx, "%d", ordinal);
     json_object_set_new(md, "name", json_string(name));
-    /* Upstream also sets generateName "<set>-"; kubec's API server (crud.c) retries a create that
-     * hits AlreadyExists under a generated name whenever generateName is present, even with an
-     * explicit name, which would turn a create from a stale cache into a stray "<set>-xxxxx" pod. */
-    json_object_del(md, "generateName");
+    /* generateName "<set>-" stays as upstream's; the explicit name wins and a clash is a clash. */
     json_t *labels = at(md, "labels");
     if (!labels) json_object_set_new(md, "labels", labels = json_object());
     json_object_set_new(labels, KC_STS_POD_NAME_LABEL, json_string(name));

@@ -124,6 +124,12 @@ def test_generate_name(kubectl, ns):
     got = kubectl.ok("-n", ns, "get", "cm", "-o", "name").out.split()
     assert sorted(got) == sorted("configmap/" + n for n in names)
     assert jp(kubectl, ns, "cm/" + names[0], "{.metadata.generateName}") == "gen-"
+    # an explicit name wins over generateName, and a clash on it is a clash (no generated retry)
+    named = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fixed", "generateName": "gen-"}}
+    kubectl.ok("-n", ns, "create", "-f", "-", input=json.dumps(named))
+    r = kubectl.fail("-n", ns, "create", "-f", "-", input=json.dumps(named))
+    assert 'configmaps "fixed" already exists' in r.err, r
+    assert len(kubectl.ok("-n", ns, "get", "cm", "-o", "name").out.split()) == len(names) + 1
 
 
 # ---- apply -----------------------------------------------------------------------------------
