@@ -4,34 +4,22 @@
 #include "apiserver/apiserver.h"
 #include "dns/source.h"
 #include <arpa/inet.h>
+#include "testsrv.h"
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
+static test_server ts;
 static kc_apiserver *srv;
-static pthread_t loop;
-static char dir[64];
 static kc_client *c;
 static kc_dns_source *src;
 static int SVC, SLICE, POD;
 
-static void *serve(void *p)
-{
-    kc_err err = KC_ERR_INIT;
-    kc_apiserver_serve(p, &err);
-    return NULL;
-}
-
 static void start(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/kubec-dns-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    kc_err err = KC_ERR_INIT;
-    srv = kc_apiserver_new(dir, "127.0.0.1:0", &err);
-    cr_assert_not_null(srv, "%s", err.msg);
-    pthread_create(&loop, NULL, serve, srv);
+    srv = test_server_start(&ts, "dns", true);
     SVC = kc_resource_find("", "v1", "services");
     SLICE = kc_resource_find("discovery.k8s.io", "v1", "endpointslices");
     POD = kc_resource_find("", "v1", "pods");
@@ -43,12 +31,7 @@ static void stop(void)
 {
     kc_dns_source_free(src);
     kc_client_free(c);
-    kc_apiserver_request_stop(srv);
-    pthread_join(loop, NULL);
-    kc_apiserver_free(srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    test_server_destroy(&ts);
 }
 
 TestSuite(dns_source, .init = start, .fini = stop, .timeout = 30);

@@ -6,6 +6,7 @@
 #include "apiserver/apiserver.h"
 #include "client/informer.h"
 #include "controllers/history.h"
+#include "testsrv.h"
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -124,33 +125,21 @@ Test(history, typed_fills_go_fields)
 
 /* ---- operations against an in-process server ---- */
 
+static test_server ts;
 static kc_apiserver *srv;
-static pthread_t loop;
-static char dir[64];
 static kc_client *cl;
 static kc_informer *inf;
 static int REV, STS;
 
-static void *serve(void *p)
-{
-    kc_err err = KC_ERR_INIT;
-    kc_apiserver_serve(p, &err);
-    return NULL;
-}
-
 static void start(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/kubec-history-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    kc_err err = KC_ERR_INIT;
-    srv = kc_apiserver_new(dir, "127.0.0.1:0", &err);
-    cr_assert_not_null(srv, "%s", err.msg);
+    srv = test_server_start(&ts, "history", false);
     REV = kc_resource_find("apps", "v1", "controllerrevisions");
     STS = kc_resource_find("apps", "v1", "statefulsets");
     cl = kc_apiserver_client(srv, "test");
     inf = kc_informer_new(kc_apiserver_client(srv, "test-informer"), REV, NULL, NULL, NULL);
     kc_informer_start(inf);
-    pthread_create(&loop, NULL, serve, srv);
+    test_server_serve(&ts);
     cr_assert(kc_informer_wait_synced(inf, 10000));
 }
 
@@ -159,12 +148,7 @@ static void stop(void)
     kc_informer_stop(inf);
     kc_informer_free(inf);
     kc_client_free(cl);
-    kc_apiserver_request_stop(srv);
-    pthread_join(loop, NULL);
-    kc_apiserver_free(srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    test_server_destroy(&ts);
 }
 
 static kc_obj *make_set(const char *name)
