@@ -5,6 +5,7 @@
 #include "controllers/deployment.h"
 #include "controllers/endpoints.h"
 #include "controllers/endpointslice.h"
+#include "controllers/endpointslice_mirror.h"
 #include "controllers/gc.h"
 #include "controllers/nodeipam.h"
 #include "controllers/nodelifecycle.h"
@@ -74,6 +75,12 @@ static void *start_endpointslice(kc_client *c, const server_opts *o)
     return kc_endpointslice_start(c);
 }
 
+static void *start_mirroring(kc_client *c, const server_opts *o)
+{
+    (void)o;
+    return kc_endpointslice_mirror_start(c);
+}
+
 static void *start_gc(kc_client *c, const server_opts *o)
 {
     (void)o;
@@ -92,6 +99,7 @@ static const struct {
     {"garbagecollector", "generic-garbage-collector", start_gc, kc_gc_stop},
     {"endpoints", "endpoint-controller", start_endpoints, kc_endpoints_stop},
     {"endpointslice", "endpointslice-controller", start_endpointslice, kc_endpointslice_stop},
+    {"endpointslicemirroring", "endpointslicemirroring-controller", start_mirroring, kc_endpointslice_mirror_stop},
 };
 
 static void start_components(kc_apiserver *s, const server_opts *o)

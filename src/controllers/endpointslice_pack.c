@@ -31,19 +31,22 @@ typedef struct work {
 
 /* ---- desired endpoints ---- */
 
+void kc_es_group_release(kc_es_group *g)
+{
+    for (size_t k = 0; k < g->n; k++) {
+        json_decref(g->v[k].ep);
+        free(g->v[k].id);
+    }
+    free(g->v);
+    kc_map_release(&g->ids);
+    json_decref(g->ports);
+    free(g->key);
+    memset(g, 0, sizeof *g);
+}
+
 void kc_es_desired_release(kc_es_desired *d)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        kc_es_group *g = &d->g[i];
-        for (size_t k = 0; k < g->n; k++) {
-            json_decref(g->v[k].ep);
-            free(g->v[k].id);
-        }
-        free(g->v);
-        kc_map_release(&g->ids);
-        json_decref(g->ports);
-        free(g->key);
-    }
+    for (size_t i = 0; i < d->n; i++) kc_es_group_release(&d->g[i]);
     free(d->g);
     memset(d, 0, sizeof *d);
 }
@@ -267,8 +270,7 @@ static bool same_ref(json_t *a, json_t *b)
     return na == nb;
 }
 
-/* EndpointsEqualBeyondHash: nodeName, zone, conditions, targetRef (its resourceVersion aside). */
-static bool same_beyond_id(json_t *a, json_t *b)
+bool kc_es_endpoint_same(json_t *a, json_t *b)
 {
     if (!same_field(a, b, "nodeName") || !same_field(a, b, "zone")) return false;
     json_t *ca = json_object_get(a, "conditions"), *cb = json_object_get(b, "conditions");
@@ -303,7 +305,7 @@ static void keep_wanted(work *w, kc_es_group *g, const kc_ep_svc *s)
         free(id);
         if (!want || want->placed) continue;
         json_array_append(kept, want->ep);
-        if (!same_beyond_id(want->ep, ep)) changed = true;
+        if (!kc_es_endpoint_same(want->ep, ep)) changed = true;
         want->placed = true;
         g->left--;
     }

@@ -265,3 +265,107 @@ Test(es_pack, label_drift_and_changed_endpoint)
     free_slices(have, n);
     kc_ep_svc_release(&s);
 }
+
+/* ---- mirroring ---- */
+
+static json_t *user_endpoints(void)
+{
+    return json_pack("{s:{s:s,s:s,s:s,s:{s:s},s:{s:s,s:s}},s:[{s:[{s:s},{s:s,s:s}],s:[{s:s}],s:[{s:s,s:i}]},"
+                     "{s:[{s:s},{s:s}],s:[{s:s,s:i}]}]}",
+                     "metadata", "name", "ext", "namespace", "ns", "uid", "ep-uid", "labels", "a", "b", "annotations",
+                     "note", "x", "kubectl.kubernetes.io/last-applied-configuration", "{}", "subsets", "addresses",
+                     "ip", "1.2.3.4", "ip", "1.2.3.5", "hostname", "h", "notReadyAddresses", "ip", "1.2.3.6", "ports",
+                     "name", "web", "port", 80, "addresses", "ip", "fd00::1", "ip", "bogus", "ports", "name", "web",
+                     "port", 8080);
+}
+
+Test(es_mirror, one_slice_per_family_and_port_set)
+{
+    json_t *ep = user_endpoints();
+    kc_es_plan p;
+    int invalid, skipped;
+    kc_esm_reconcile(ep, NULL, 0, &p, &invalid, &skipped);
+    cr_assert_eq(invalid, 1, "\"bogus\" is not an IP");
+    cr_assert_eq(json_array_size(p.create), 2);
+    json_t *v4 = json_array_get(p.create, 0), *v6 = json_array_get(p.create, 1);
+    if (strcmp(json_string_value(json_object_get(v4, "addressType")), "IPv4")) {
+        json_t *t = v4;
+        v4 = v6, v6 = t;
+    }
+    cr_assert_eq(neps(v4), 3);
+    cr_assert_eq(neps(v6), 1);
+    json_t *md = json_object_get(v4, "metadata");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "labels"), KC_ES_MANAGED_LABEL)),
+                     KC_ESM_CONTROLLER);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "labels"), "a")), "b");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(md, "annotations"), "note")), "x");
+    cr_assert_null(json_object_get(json_object_get(md, "annotations"), "kubectl.kubernetes.io/last-applied-configuration"));
+    json_t *ref = json_array_get(json_object_get(md, "ownerReferences"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(ref, "kind")), "Endpoints");
+    json_t *nr = json_array_get(json_object_get(v4, "endpoints"), 2);
+    cr_assert(json_is_false(json_object_get(json_object_get(nr, "conditions"), "ready")));
+    /* stored as is: the next plan has nothing to do; a label change updates in place */
+    json_t *have[2] = {json_deep_copy(v4), json_deep_copy(v6)};
+    for (int i = 0; i < 2; i++) {
+        json_t *m = json_object_get(have[i], "metadata");
+        json_object_set_new(m, "name", json_string(i ? "ext-b" : "ext-a"));
+        json_object_set_new(m, "resourceVersion", json_string("5"));
+    }
+    kc_es_plan_release(&p);
+    kc_esm_reconcile(ep, have, 2, &p, &invalid, &skipped);
+    cr_assert_eq(json_array_size(p.create) + json_array_size(p.update) + json_array_size(p.del), 0);
+    kc_es_plan_release(&p);
+    json_object_set_new(json_object_get(json_object_get(ep, "metadata"), "labels"), "c", json_string("d"));
+    kc_esm_reconcile(ep, have, 2, &p, &invalid, &skipped);
+    cr_assert_eq(json_array_size(p.update), 2);
+    cr_assert_eq(json_array_size(p.create) + json_array_size(p.del), 0);
+    kc_es_plan_release(&p);
+    /* the IPv6 subset removed: its slice goes */
+    json_array_remove(json_object_get(ep, "subsets"), 1);
+    json_object_del(json_object_get(json_object_get(ep, "metadata"), "labels"), "c");
+    kc_esm_reconcile(ep, have, 2, &p, &invalid, &skipped);
+    cr_assert_eq(json_array_size(p.del), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(json_array_get(p.del, 0), "metadata"), "name")),
+                     "ext-b");
+    kc_es_plan_release(&p);
+    json_decref(have[0]), json_decref(have[1]);
+    json_decref(ep);
+}
+
+/* ---- tracker ---- */
+
+static kc_obj *slice_obj(const char *name, const char *rv)
+{
+    char json[256];
+    snprintf(json, sizeof json, "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"ns\",\"resourceVersion\":\"%s\"}}",
+             name, rv);
+    kc_err err = KC_ERR_INIT;
+    kc_obj *o = kc_obj_from_bytes(kc_resource_find("discovery.k8s.io", "v1", "endpointslices"), json, strlen(json),
+                                  &err);
+    cr_assert_not_null(o, "%s", err.msg);
+    return o;
+}
+
+Test(es_tracker, stale_caches_and_own_events)
+{
+    kc_es_tracker t;
+    kc_es_tracker_init(&t);
+    kc_obj *a5 = slice_obj("a", "5"), *a7 = slice_obj("a", "7"), *b3 = slice_obj("b", "3");
+    kc_obj *v[2] = {a5, b3};
+    cr_assert(!kc_es_tracker_stale(&t, "ns/web", v, 2), "nothing written yet");
+    cr_assert(kc_es_tracker_should_sync(&t, "ns/web", a5), "not ours");
+    kc_es_tracker_wrote(&t, "ns/web", "a", 7, false);
+    cr_assert(kc_es_tracker_stale(&t, "ns/web", v, 2), "the cache shows a at 5, we wrote 7");
+    v[0] = a7;
+    cr_assert(!kc_es_tracker_stale(&t, "ns/web", v, 2));
+    cr_assert(!kc_es_tracker_should_sync(&t, "ns/web", a7), "the event of our own write");
+    cr_assert(kc_es_tracker_stale(&t, "ns/web", v, 0), "a created by us, not in the cache yet");
+    kc_es_tracker_wrote(&t, "ns/web", "b", 0, true);
+    cr_assert(kc_es_tracker_stale(&t, "ns/web", v, 2), "b deleted by us, still cached");
+    cr_assert_eq(kc_es_tracker_deleted(&t, "ns/web", b3), 1, "our deletion");
+    cr_assert(!kc_es_tracker_stale(&t, "ns/web", v, 1));
+    cr_assert_eq(kc_es_tracker_deleted(&t, "ns/web", a7), 0, "someone else deleted a");
+    kc_es_tracker_forget(&t, "ns/web");
+    kc_obj_unref(a5), kc_obj_unref(a7), kc_obj_unref(b3);
+    kc_es_tracker_release(&t);
+}
