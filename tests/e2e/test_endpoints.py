@@ -5,7 +5,7 @@ patching the gate's condition through pods/status makes it Ready at a moment the
 import json
 import time
 
-from conftest import wait_for
+from conftest import Kubectl, Server, wait_for
 
 SERVER_ARGS = ["--sim-nodes", "3"]
 ES_LABEL = "kubernetes.io/service-name"
@@ -317,3 +317,40 @@ def test_service_deleted_takes_endpoints_and_slices(kubectl, ns):
     wait_for(lambda: len(slice_endpoints(slices(kubectl, ns, "gone"))) == 2, what="slices of the new Service")
     uid = kubectl.ok("-n", ns, "get", "svc", "gone", "-o", "jsonpath={.metadata.uid}").out
     assert all(s["metadata"]["ownerReferences"][0]["uid"] == uid for s in slices(kubectl, ns, "gone"))
+
+
+def test_over_capacity_truncated_at_1000(tmp_path):
+    """1,001 pods: the Endpoints keeps 1,000 addresses and says so; the slices list all of them."""
+    srv = Server(tmp_path / "big", args=["--sim-nodes", "10"]).start()
+    try:
+        k = Kubectl(srv, tmp_path / "kcache", tmp_path)
+        apply(k, "default", deployment("huge", 1001, [{"containerPort": 80}],
+                                       {"containers": [{"name": "c", "image": "nginx", "ports": [{"containerPort": 80}],
+                                                        "resources": {"requests": {"cpu": "1m"}}}]}),
+              service("huge", {"app": "huge"}, [{"port": 80}]))
+
+        def count():
+            ep = endpoints(k, "default", "huge") or {}
+            return len(ready_ips(ep)), ep.get("metadata", {}).get("annotations", {})
+        wait_for(lambda: count()[0] == 1000 and len(slice_endpoints(slices(k, "default", "huge"))) == 1001,
+                 timeout=120, interval=0.5, what="1,000 addresses and 1,001 slice endpoints")
+        assert count()[1].get("endpoints.kubernetes.io/over-capacity") == "truncated"
+        items = slices(k, "default", "huge")
+        assert len(items) >= 11 and all(len(s["endpoints"]) <= 100 for s in items)
+        k.ok("scale", "deployment", "huge", "--replicas=999")
+        wait_for(lambda: count()[0] == 999 and "endpoints.kubernetes.io/over-capacity" not in count()[1],
+                 timeout=60, interval=0.5, what="the annotation to go below capacity")
+    finally:
+        srv.stop()
+
+
+def test_zone_from_the_node_label(kubectl, ns):
+    nodes = kubectl.ok("get", "nodes", "-o", "jsonpath={.items[*].metadata.name}").out.split()
+    for i, n in enumerate(nodes):
+        kubectl.ok("label", "node", n, "--overwrite", "topology.kubernetes.io/zone=zone-%d" % i)
+    zone_of = {n: "zone-%d" % i for i, n in enumerate(nodes)}
+    apply(kubectl, ns, deployment("z", 3, [{"containerPort": 80}]), service("z", {"app": "z"}, [{"port": 80}]))
+    wait_for(lambda: len([e for e in slice_endpoints(slices(kubectl, ns, "z")) if e["conditions"]["ready"]]) == 3,
+             timeout=30, what="3 ready slice endpoints")
+    for e in slice_endpoints(slices(kubectl, ns, "z")):
+        assert e["zone"] == zone_of[e["nodeName"]]
