@@ -219,3 +219,42 @@ Test(ep_rules, trigger_time_tracks_changes)
     kc_ep_svc_release(&s);
     kc_ep_trigger_release(&t);
 }
+
+static kc_obj *pod_obj(json_t *doc, const char *rv)
+{
+    json_object_set_new(json_object_get(doc, "metadata"), "resourceVersion", json_string(rv));
+    kc_obj *o = kc_obj_build(kc_resource_find("", "v1", "pods"), doc);
+    json_decref(doc);
+    return o;
+}
+
+Test(ep_cache, pod_facts_by_revision_and_label_keys)
+{
+    kc_ep_podcache c;
+    kc_ep_podcache_init(&c);
+    kc_obj *o1 = pod_obj(pod_doc("a", "10.0.0.2", false, false, "Running", 8080, "h", "web"), "5");
+    kc_obj *o2 = pod_obj(pod_doc("a", "10.0.0.2", true, false, "Running", 8080, "h", "web"), "6");
+    kc_ep_pod p;
+    kc_ep_podcache_get(&c, o1, &p);
+    cr_assert(!p.ready && p.has_ip && !strcmp(p.hostname, "h"));
+    /* the trimmed copy still resolves ports and IPs */
+    json_t *sp = svc_port("a", json_string("http"), "TCP");
+    cr_assert_eq(kc_ep_find_port(json_object_get(p.doc, "spec"), sp), 8080);
+    json_decref(sp);
+    cr_assert_str_eq(kc_ep_pod_ip(&p, false), "10.0.0.2");
+    kc_ep_pod_release(&p);
+    bool changed, relabeled;
+    kc_ep_pod_update(&c, o1, o2, &changed, &relabeled);
+    cr_assert(changed && !relabeled, "readiness moved, labels did not");
+    kc_ep_podcache_get(&c, o2, &p);
+    cr_assert(p.ready);
+    kc_ep_pod_release(&p);
+    char *keys[4];
+    size_t n = kc_ep_label_index(o1, keys, 4);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(keys[0], "ns\x1f" "app=web");
+    free(keys[0]);
+    cr_assert_eq(kc_ep_label_index(o1, keys, 0), 0);
+    kc_obj_unref(o1), kc_obj_unref(o2);
+    kc_ep_podcache_release(&c);
+}
