@@ -354,3 +354,29 @@ def test_zone_from_the_node_label(kubectl, ns):
              timeout=30, what="3 ready slice endpoints")
     for e in slice_endpoints(slices(kubectl, ns, "z")):
         assert e["zone"] == zone_of[e["nodeName"]]
+
+
+def test_restart_rewrites_nothing(tmp_path):
+    """Minimal churn: after a restart the controllers find their Endpoints and slices current."""
+    srv = Server(tmp_path / "re", args=["--sim-nodes", "2"]).start()
+    try:
+        k = Kubectl(srv, tmp_path / "kcache", tmp_path)
+        apply(k, "default", deployment("keep", 4, [{"name": "http", "containerPort": 8080}]),
+              service("keep", {"app": "keep"}, [{"name": "http", "port": 80, "targetPort": "http"}]))
+        wait_for(lambda: len(ready_ips(endpoints(k, "default", "keep"))) == 4, timeout=30, what="4 endpoints")
+        wait_for(lambda: len([e for e in slice_endpoints(slices(k, "default", "keep"))
+                              if e["conditions"]["ready"]]) == 4, what="4 ready slice endpoints")
+        time.sleep(1)
+
+        def versions():
+            ep = endpoints(k, "default", "keep")["metadata"]["resourceVersion"]
+            return ep, sorted((s["metadata"]["name"], s["metadata"]["resourceVersion"])
+                              for s in slices(k, "default", "keep"))
+        before = versions()
+        assert srv.stop() == 0
+        srv.start()
+        wait_for(lambda: k("get", "nodes").rc == 0, what="the API after the restart")
+        time.sleep(3)
+        assert versions() == before
+    finally:
+        srv.stop()
