@@ -69,9 +69,7 @@ kc_es_group *kc_es_group_for(kc_es_desired *d, json_t *ports)
 void kc_es_group_add(kc_es_group *g, json_t *ep)
 {
     char *id = kc_es_endpoint_id(ep);
-    kc_es_want *w = NULL;
-    for (size_t i = 0; i < g->n && !w; i++)
-        if (!strcmp(g->v[i].id, id)) w = &g->v[i];
+    kc_es_want *w = kc_map_get(&g->ids, id);
     if (w) { /* same identity: the later one wins, as a map insert upstream */
         json_decref(w->ep);
         w->ep = ep;
