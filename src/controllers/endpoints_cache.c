@@ -16,7 +16,8 @@ static json_t *ready_condition(json_t *status)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(status, "conditions"), i, c) if (!strcmp(str(c, "type") ?: "", "Ready")) return c;
+    json_array_foreach(json_object_get(status, "conditions"), i,
+                       c) if (!strcmp(str(c, "type") ?: "", "Ready")) return c;
     return NULL;
 }
 
@@ -45,7 +46,8 @@ static void sel_free(sel_entry *e)
 void kc_ep_selcache_release(kc_ep_selcache *c)
 {
     void *v;
-    for (size_t it = 0; kc_map_next(&c->m, &it, NULL, &v);) sel_free(v);
+    for (size_t it = 0; kc_map_next(&c->m, &it, NULL, &v);)
+        sel_free(v);
     kc_map_release(&c->m);
     pthread_mutex_destroy(&c->mu);
 }
@@ -113,7 +115,8 @@ static void pod_entry_free(pod_entry_c *e)
 void kc_ep_podcache_release(kc_ep_podcache *c)
 {
     void *v;
-    for (size_t it = 0; kc_map_next(&c->m, &it, NULL, &v);) pod_entry_free(v);
+    for (size_t it = 0; kc_map_next(&c->m, &it, NULL, &v);)
+        pod_entry_free(v);
     kc_map_release(&c->m);
     pthread_mutex_destroy(&c->mu);
 }
@@ -149,9 +152,12 @@ static json_t *trim(json_t *doc)
     static const char *mk[] = {"name", "namespace", "uid", "deletionTimestamp"};
     static const char *sk[] = {"nodeName", "hostname", "subdomain"};
     static const char *stk[] = {"phase", "podIP", "podIPs"};
-    for (size_t i = 0; i < 4; i++) copy_key(tm, md, mk[i]);
-    for (size_t i = 0; i < 3; i++) copy_key(ts, spec, sk[i]);
-    for (size_t i = 0; i < 3; i++) copy_key(tst, st, stk[i]);
+    for (size_t i = 0; i < 4; i++)
+        copy_key(tm, md, mk[i]);
+    for (size_t i = 0; i < 3; i++)
+        copy_key(ts, spec, sk[i]);
+    for (size_t i = 0; i < 3; i++)
+        copy_key(tst, st, stk[i]);
     json_object_set_new(ts, "containers", trim_containers(json_object_get(spec, "containers")));
     json_object_set_new(ts, "initContainers", trim_containers(json_object_get(spec, "initContainers")));
     json_t *rc = ready_condition(st);
@@ -243,7 +249,8 @@ static void doc_entry_free(doc_entry *e)
 void kc_ep_doccache_release(kc_ep_doccache *c)
 {
     void *v;
-    for (size_t it = 0; kc_map_next(&c->m, &it, NULL, &v);) doc_entry_free(v);
+    for (size_t it = 0; kc_map_next(&c->m, &it, NULL, &v);)
+        doc_entry_free(v);
     kc_map_release(&c->m);
     pthread_mutex_destroy(&c->mu);
 }

@@ -140,6 +140,7 @@ void kc_ep_doccache_forget(kc_ep_doccache *c, const char *key);
 
 /* podEndpointsChanged over two revisions of a pod: *changed when what an endpoint shows of it
  * moved, *relabeled when its labels (or hostname/subdomain) did. */
-void kc_ep_pod_update(kc_ep_podcache *c, const kc_obj *old, const kc_obj *cur, bool *changed, bool *relabeled);
+void kc_ep_pod_update(kc_ep_podcache *c, const kc_obj *old, const kc_obj *cur, bool *changed,
+                      bool *relabeled);
 
 #endif

@@ -48,7 +48,8 @@ static json_t *ready_condition(json_t *status)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(status, "conditions"), i, c) if (!strcmp(str(c, "type") ?: "", "Ready")) return c;
+    json_array_foreach(json_object_get(status, "conditions"), i,
+                       c) if (!strcmp(str(c, "type") ?: "", "Ready")) return c;
     return NULL;
 }
 
@@ -113,7 +114,8 @@ const char *kc_ep_pod_ip(const kc_ep_pod *p, bool ipv6)
         if (a && *a && (strchr(a, ':') != NULL) == ipv6) return a;
     }
     const char *a = str(st, "podIP");
-    if (!json_array_size(json_object_get(st, "podIPs")) && a && *a && (strchr(a, ':') != NULL) == ipv6) return a;
+    if (!json_array_size(json_object_get(st, "podIPs")) && a && *a && (strchr(a, ':') != NULL) == ipv6)
+        return a;
     return NULL;
 }
 
@@ -183,7 +185,8 @@ void kc_ep_trigger_init(kc_ep_trigger *t)
 static void pods_free(kc_map *m)
 {
     void *v;
-    for (size_t it = 0; kc_map_next(m, &it, NULL, &v);) free(v);
+    for (size_t it = 0; kc_map_next(m, &it, NULL, &v);)
+        free(v);
     kc_map_release(m);
 }
 
@@ -198,7 +201,8 @@ static void state_free(trig_state *s)
 void kc_ep_trigger_release(kc_ep_trigger *t)
 {
     void *v;
-    for (size_t it = 0; kc_map_next(&t->svcs, &it, NULL, &v);) state_free(v);
+    for (size_t it = 0; kc_map_next(&t->svcs, &it, NULL, &v);)
+        state_free(v);
     kc_map_release(&t->svcs);
     pthread_mutex_destroy(&t->mu);
 }

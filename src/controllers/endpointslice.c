@@ -79,7 +79,8 @@ static void enqueue_selecting(esctl *e, const kc_obj *pod)
     kc_obj **v;
     size_t n = kc_informer_by_index(e->svcs, "ns", pod->ns, &v);
     for (size_t i = 0; i < n; i++)
-        if (kc_ep_selcache_match(&e->sels, v[i], pod->labels)) kc_wq_add(kc_controller_queue(e->ctl), v[i]->key);
+        if (kc_ep_selcache_match(&e->sels, v[i], pod->labels))
+            kc_wq_add(kc_controller_queue(e->ctl), v[i]->key);
     kc_objv_free(v, n);
 }
 
@@ -196,7 +197,8 @@ static void load_pods(syncctx *x)
     kc_obj **v;
     size_t n = kc_ep_selected(x->e->pods, x->svc.ns, x->svc.selector, &v);
     x->pods = xcalloc(n + 1, sizeof *x->pods);
-    for (size_t i = 0; i < n; i++) kc_ep_podcache_get(&x->e->podc, v[i], &x->pods[x->npods++]);
+    for (size_t i = 0; i < n; i++)
+        kc_ep_podcache_get(&x->e->podc, v[i], &x->pods[x->npods++]);
     kc_objv_free(v, n);
     qsort(x->pods, x->npods, sizeof *x->pods, by_name);
 }
@@ -253,8 +255,8 @@ static int fail(syncctx *x, const char *what, kc_err *err)
     kc_obj *o = kc_informer_get(x->e->svcs, x->svc.ns, x->svc.name);
     if (o && err->reason != KC_ECONFLICT && err->reason != KC_ENOTFOUND)
         kc_event(x->e->rec, o, "Warning", "FailedToUpdateEndpointSlices",
-                 "Error updating Endpoint Slices for Service %s/%s: failed to %s EndpointSlice: %s", x->svc.ns,
-                 x->svc.name, what, err->msg);
+                 "Error updating Endpoint Slices for Service %s/%s: failed to %s EndpointSlice: %s",
+                 x->svc.ns, x->svc.name, what, err->msg);
     kc_obj_unref(o);
     kc_err_release(err);
     return -1;
@@ -285,7 +287,8 @@ static int perform(syncctx *x, kc_es_plan *plan)
     }
     json_array_foreach(plan->del, i, doc)
     {
-        if (kc_client_delete(e->c, e->ES, x->svc.ns, doc_name(doc), NULL, &err) < 0 && err.reason != KC_ENOTFOUND)
+        if (kc_client_delete(e->c, e->ES, x->svc.ns, doc_name(doc), NULL, &err) < 0 &&
+            err.reason != KC_ENOTFOUND)
             return fail(x, "delete", &err);
         kc_err_release(&err);
         kc_es_tracker_wrote(&e->track, x->key, doc_name(doc), 0, true);
@@ -300,20 +303,24 @@ static int reconcile(syncctx *x)
     load_slices(x);
     if (kc_es_tracker_stale(&e->track, x->key, x->slices, x->nslices)) return -1;
     kc_ep_pod **pv = xcalloc(x->npods + 1, sizeof *pv);
-    for (size_t i = 0; i < x->npods; i++) pv[i] = &x->pods[i];
+    for (size_t i = 0; i < x->npods; i++)
+        pv[i] = &x->pods[i];
     char trigger[64];
     kc_ep_trigger_compute(&e->trig, &x->svc, pv, x->npods, trigger);
     free(pv);
     kc_es_desired want = {0};
     build_desired(x, &want);
     json_t **docs = xcalloc(x->nslices + 1, sizeof *docs);
-    for (size_t i = 0; i < x->nslices; i++) docs[i] = kc_ep_doccache_get(&e->docs, x->slices[i]);
-    kc_es_input in = {&x->svc, x->svc.ipv6 ? "IPv6" : "IPv4", trigger, KC_ES_MAX_PER_SLICE, &want, docs, x->nslices};
+    for (size_t i = 0; i < x->nslices; i++)
+        docs[i] = kc_ep_doccache_get(&e->docs, x->slices[i]);
+    kc_es_input in = {&x->svc,   x->svc.ipv6 ? "IPv6" : "IPv4", trigger, KC_ES_MAX_PER_SLICE, &want, docs,
+                      x->nslices};
     kc_es_plan plan;
     kc_es_reconcile(&in, &plan);
     int rc = perform(x, &plan);
     kc_es_plan_release(&plan);
-    for (size_t i = 0; i < x->nslices; i++) json_decref(docs[i]);
+    for (size_t i = 0; i < x->nslices; i++)
+        json_decref(docs[i]);
     free(docs);
     kc_es_desired_release(&want);
     return rc < 0 || x->node_missing ? -1 : 0;
@@ -333,7 +340,8 @@ static int sync(void *ud, const char *key)
     kc_ep_svc_init(&x.svc, kc_obj_parse(o));
     kc_obj_unref(o);
     int rc = kc_ep_svc_managed(&x.svc) ? reconcile(&x) : 0;
-    for (size_t i = 0; i < x.npods; i++) kc_ep_pod_release(&x.pods[i]);
+    for (size_t i = 0; i < x.npods; i++)
+        kc_ep_pod_release(&x.pods[i]);
     free(x.pods);
     kc_objv_free(x.slices, x.nslices);
     kc_ep_svc_release(&x.svc);
@@ -372,7 +380,8 @@ void *kc_endpointslice_start(kc_client *c)
     kc_informer_add_index(e->pods, KC_EP_LABEL_INDEX, kc_ep_label_index);
     kc_informer_add_index(e->svcs, "ns", ns_index);
     kc_informer_add_index(e->slices, "svc", svc_index);
-    static const kc_handlers svch = {svc_add, svc_update, svc_delete}, podh = {pod_add, pod_update, pod_delete},
+    static const kc_handlers svch = {svc_add, svc_update, svc_delete},
+                             podh = {pod_add, pod_update, pod_delete},
                              esh = {slice_add, slice_update, slice_delete};
     kc_informer_add_handlers(e->svcs, &svch, e);
     kc_informer_add_handlers(e->pods, &podh, e);
@@ -390,10 +399,12 @@ void kc_endpointslice_stop(void *ctl)
     esctl *e = ctl;
     if (!e) return;
     kc_informer *infs[] = {e->svcs, e->pods, e->slices, e->nodes};
-    for (int i = 0; i < 4; i++) kc_informer_stop(infs[i]);
+    for (int i = 0; i < 4; i++)
+        kc_informer_stop(infs[i]);
     pthread_join(e->starter, NULL);
     kc_controller_free(e->ctl);
-    for (int i = 0; i < 4; i++) kc_informer_free(infs[i]);
+    for (int i = 0; i < 4; i++)
+        kc_informer_free(infs[i]);
     kc_recorder_free(e->rec);
     kc_ep_selcache_release(&e->sels);
     kc_ep_podcache_release(&e->podc);

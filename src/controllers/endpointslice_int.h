@@ -108,7 +108,8 @@ bool kc_es_endpoint_same(json_t *a, json_t *b);
  * set, at most 1000 addresses of each subset, labels and annotations copied from the Endpoints.
  * slices: the existing mirrored slices (borrowed). *skipped counts addresses left out (invalid
  * IPs, or beyond 1000 in a subset). */
-void kc_esm_reconcile(json_t *endpoints, json_t **slices, size_t n, kc_es_plan *plan, int *invalid, int *skipped);
+void kc_esm_reconcile(json_t *endpoints, json_t **slices, size_t n, kc_es_plan *plan, int *invalid,
+                      int *skipped);
 
 /* setEndpointSliceLabels: the labels a slice of s should carry. New reference. */
 json_t *kc_es_labels(const kc_ep_svc *s);

@@ -165,7 +165,8 @@ static int delete_mirrored(esmctl *m, const char *key, const char *ns)
     kc_es_tracker_forget(&m->track, key);
     for (size_t i = 0; i < n; i++) {
         kc_err err = KC_ERR_INIT;
-        if (kc_client_delete(m->c, m->ES, ns, v[i]->name, NULL, &err) < 0 && err.reason != KC_ENOTFOUND) rc = -1;
+        if (kc_client_delete(m->c, m->ES, ns, v[i]->name, NULL, &err) < 0 && err.reason != KC_ENOTFOUND)
+            rc = -1;
         kc_err_release(&err);
     }
     kc_objv_free(v, n);
@@ -216,10 +217,11 @@ static void report(esmctl *m, const kc_obj *ep, int invalid, int skipped)
         kc_event(m->rec, ep, "Warning", "InvalidIPAddress",
                  "Skipped %d invalid IP addresses when mirroring to EndpointSlices", invalid);
     if (skipped)
-        kc_event(m->rec, ep, "Warning", "TooManyAddressesToMirror",
-                 "A max of %d addresses can be mirrored to EndpointSlices per Endpoints subset. %d addresses were "
-                 "skipped",
-                 KC_ESM_MAX_PER_SUBSET, skipped);
+        kc_event(
+            m->rec, ep, "Warning", "TooManyAddressesToMirror",
+            "A max of %d addresses can be mirrored to EndpointSlices per Endpoints subset. %d addresses were "
+            "skipped",
+            KC_ESM_MAX_PER_SUBSET, skipped);
 }
 
 static int mirror(esmctl *m, const char *key, kc_obj *ep)
@@ -235,14 +237,16 @@ static int mirror(esmctl *m, const char *key, kc_obj *ep)
     int rc = -1;
     if (!kc_es_tracker_stale(&m->track, key, v, k)) {
         json_t **docs = xcalloc(k + 1, sizeof *docs), *epdoc = kc_obj_parse(ep);
-        for (size_t i = 0; i < k; i++) docs[i] = kc_obj_parse(v[i]);
+        for (size_t i = 0; i < k; i++)
+            docs[i] = kc_obj_parse(v[i]);
         kc_es_plan plan;
         int invalid, skipped;
         kc_esm_reconcile(epdoc, docs, k, &plan, &invalid, &skipped);
         report(m, ep, invalid, skipped);
         rc = perform(m, key, ep->ns, &plan);
         kc_es_plan_release(&plan);
-        for (size_t i = 0; i < k; i++) json_decref(docs[i]);
+        for (size_t i = 0; i < k; i++)
+            json_decref(docs[i]);
         free(docs);
         json_decref(epdoc);
     }
@@ -311,10 +315,12 @@ void kc_endpointslice_mirror_stop(void *ctl)
     esmctl *m = ctl;
     if (!m) return;
     kc_informer *infs[] = {m->svcs, m->eps, m->slices};
-    for (int i = 0; i < 3; i++) kc_informer_stop(infs[i]);
+    for (int i = 0; i < 3; i++)
+        kc_informer_stop(infs[i]);
     pthread_join(m->starter, NULL);
     kc_controller_free(m->ctl);
-    for (int i = 0; i < 3; i++) kc_informer_free(infs[i]);
+    for (int i = 0; i < 3; i++)
+        kc_informer_free(infs[i]);
     kc_recorder_free(m->rec);
     kc_es_tracker_release(&m->track);
     kc_client_free(m->c);

@@ -56,7 +56,8 @@ static json_t *ports_of(json_t *subset)
     json_array_foreach(json_object_get(subset, "ports"), i, p)
     {
         json_t *ep = json_pack("{s:s,s:I,s:s}", "name", str(p, "name") ?: "", "port",
-                               json_integer_value(json_object_get(p, "port")), "protocol", str(p, "protocol") ?: "TCP");
+                               json_integer_value(json_object_get(p, "port")), "protocol",
+                               str(p, "protocol") ?: "TCP");
         json_t *app = json_object_get(p, "appProtocol");
         if (json_is_string(app)) json_object_set(ep, "appProtocol", app);
         json_array_append_new(out, ep);
@@ -141,8 +142,9 @@ static json_t *without(json_t *m, const char *a, const char *b)
 static json_t *slice_labels(json_t *ep)
 {
     json_t *md = json_object_get(ep, "metadata");
-    json_t *l = json_object_size(json_object_get(md, "labels")) ? json_deep_copy(json_object_get(md, "labels"))
-                                                                  : json_object();
+    json_t *l = json_object_size(json_object_get(md, "labels"))
+                    ? json_deep_copy(json_object_get(md, "labels"))
+                    : json_object();
     json_object_set_new(l, KC_ES_SERVICE_LABEL, json_string(str(md, "name") ?: ""));
     json_object_set_new(l, KC_ES_MANAGED_LABEL, json_string(KC_ESM_CONTROLLER));
     return l;
@@ -160,19 +162,20 @@ static json_t *new_slice(json_t *ep, mgroup *g)
     const char *name = str(md, "name") ?: "";
     char gen[300];
     snprintf(gen, sizeof gen, "%s-", name);
-    json_t *smd = json_pack("{s:s,s:s,s:o,s:[{s:s,s:s,s:s,s:s,s:b,s:b}]}", "generateName",
-                            strlen(gen) <= 253 ? gen : name, "namespace", str(md, "namespace") ?: "", "labels",
-                            slice_labels(ep), "ownerReferences", "apiVersion", "v1", "kind", "Endpoints", "name", name,
-                            "uid", str(md, "uid") ?: "", "controller", 1, "blockOwnerDeletion", 1);
+    json_t *smd =
+        json_pack("{s:s,s:s,s:o,s:[{s:s,s:s,s:s,s:s,s:b,s:b}]}", "generateName",
+                  strlen(gen) <= 253 ? gen : name, "namespace", str(md, "namespace") ?: "", "labels",
+                  slice_labels(ep), "ownerReferences", "apiVersion", "v1", "kind", "Endpoints", "name", name,
+                  "uid", str(md, "uid") ?: "", "controller", 1, "blockOwnerDeletion", 1);
     json_t *ann = slice_annotations(ep);
     if (json_object_size(ann)) json_object_set(smd, "annotations", ann);
     json_decref(ann);
     json_t *eps = json_array();
     for (size_t i = 0; i < g->eps.n && json_array_size(eps) < KC_ESM_MAX_PER_SUBSET; i++)
         json_array_append(eps, g->eps.v[i].ep);
-    json_t *doc = json_pack("{s:s,s:s,s:o,s:s,s:o,s:O}", "apiVersion", "discovery.k8s.io/v1", "kind",
-                            "EndpointSlice", "metadata", smd, "addressType", g->atype, "endpoints", eps, "ports",
-                            g->ports);
+    json_t *doc =
+        json_pack("{s:s,s:s,s:o,s:s,s:o,s:O}", "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice",
+                  "metadata", smd, "addressType", g->atype, "endpoints", eps, "ports", g->ports);
     if (!json_array_size(eps)) json_object_set_new(doc, "endpoints", json_null());
     if (!json_array_size(g->ports)) json_object_set_new(doc, "ports", json_null());
     return doc;

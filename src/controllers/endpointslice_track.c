@@ -37,7 +37,8 @@ static void owner_free(owner *o)
 void kc_es_tracker_release(kc_es_tracker *t)
 {
     void *v;
-    for (size_t it = 0; kc_map_next(&t->owners, &it, NULL, &v);) owner_free(v);
+    for (size_t it = 0; kc_map_next(&t->owners, &it, NULL, &v);)
+        owner_free(v);
     kc_map_release(&t->owners);
     pthread_mutex_destroy(&t->mu);
 }
@@ -81,7 +82,8 @@ bool kc_es_tracker_stale(kc_es_tracker *t, const char *key, kc_obj **v, size_t n
         st = s->deleting || v[i]->rev < s->rev;
     }
     void *p;
-    for (size_t it = 0; o && kc_map_next(&o->slices, &it, NULL, &p);) live += !((tracked *)p)->deleting;
+    for (size_t it = 0; o && kc_map_next(&o->slices, &it, NULL, &p);)
+        live += !((tracked *)p)->deleting;
     pthread_mutex_unlock(&t->mu);
     return st || seen < live;
 }
