@@ -99,7 +99,8 @@ static const struct {
     {"garbagecollector", "generic-garbage-collector", start_gc, kc_gc_stop},
     {"endpoints", "endpoint-controller", start_endpoints, kc_endpoints_stop},
     {"endpointslice", "endpointslice-controller", start_endpointslice, kc_endpointslice_stop},
-    {"endpointslicemirroring", "endpointslicemirroring-controller", start_mirroring, kc_endpointslice_mirror_stop},
+    {"endpointslicemirroring", "endpointslicemirroring-controller", start_mirroring,
+     kc_endpointslice_mirror_stop},
 };
 
 static void start_components(kc_apiserver *s, const server_opts *o)
