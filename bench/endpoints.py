@@ -11,7 +11,8 @@
 2. Build: SERVICES x PER_SVC running pods exist; SERVICES Services selecting them are created at
    once; time until every Service has PER_SVC ready endpoints in its EndpointSlices (and in its
    Endpoints), both seen through watches.
-Run: /usr/bin/python3 bench/endpoints.py (or bench/endpoints.sh)."""
+SERVER_ARGS adds server flags (e.g. --controllers=*,-endpoints to see the cost of the Endpoints
+controller). Run: /usr/bin/python3 bench/endpoints.py (or bench/endpoints.sh)."""
 import http.client, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KUBEC = os.environ.get("KUBEC_BIN", os.path.join(ROOT, "bin", "kubec"))
@@ -81,13 +82,16 @@ def list_rv(path):
 
 def watch(path, rv, on_event, stop):
     """Calls on_event(arrival_time, event) for every event until stop is set."""
-    c = conn(timeout=600)
-    c.request("GET", "%s?watch=1&resourceVersion=%s&allowWatchBookmarks=false" % (path, rv))
-    r = c.getresponse()
-    while not stop.is_set():
-        line = r.readline()
-        if not line: return
-        on_event(time.time(), json.loads(line))
+    try:
+        c = conn(timeout=600)
+        c.request("GET", "%s?watch=1&resourceVersion=%s&allowWatchBookmarks=false" % (path, rv))
+        r = c.getresponse()
+        while not stop.is_set():
+            line = r.readline()
+            if not line: return
+            on_event(time.time(), json.loads(line))
+    except (OSError, http.client.HTTPException):
+        return  # the server went away at the end of the run
 
 
 def pct(v, p):
@@ -201,7 +205,7 @@ def build():
     parallel(SERVICES, lambda c, i: create(c, "/api/v1/namespaces/%s/services" % ns,
                                            service("s%04d" % i, {"svc": "s%04d" % i})))
     t2 = time.time()
-    done_slices.wait(300); done_eps.wait(300)
+    done_slices.wait(300); done_eps.wait(60)
     stop.set()
     return t2 - t1, (state["t_slices"] or float("nan")) - t1, (state["t_eps"] or float("nan")) - t1, \
         len(state["slices"])
@@ -210,7 +214,7 @@ def build():
 def main():
     kc = os.path.join(DATA, "kubeconfig")
     srv = subprocess.Popen([KUBEC, "server", "--data-dir", DATA, "--listen", "127.0.0.1:%d" % PORT, "--sim-nodes",
-                            str(NODES), "--cluster-cidr", "10.0.0.0/8"],
+                            str(NODES), "--cluster-cidr", "10.0.0.0/8"] + os.environ.get("SERVER_ARGS", "").split(),
                            stdout=open(os.path.join(TMP, "server.log"), "ab"), stderr=subprocess.STDOUT)
     try:
         while not os.path.exists(kc): time.sleep(0.01)
