@@ -65,10 +65,23 @@ static void pod_delete(void *ud, const kc_obj *o)
     enqueue_selecting(e, o);
 }
 
+/* Does any Service of the pod's namespace select these labels? */
+static bool selected(epctl *e, const kc_obj *pod)
+{
+    kc_obj **v;
+    size_t n = kc_informer_by_index(e->svcs, "ns", pod->ns, &v);
+    bool any = false;
+    for (size_t i = 0; i < n && !any; i++)
+        any = kc_ep_selcache_match(&e->sels, v[i], pod->labels);
+    kc_objv_free(v, n);
+    return any;
+}
+
+/* A pod no Service selects (before or after) costs nothing: its document is not even parsed. */
 static void pod_update(void *ud, const kc_obj *old, const kc_obj *cur)
 {
     epctl *e = ud;
-    if (old->rev == cur->rev) return;
+    if (old->rev == cur->rev || (!selected(e, cur) && !selected(e, old))) return;
     bool changed, relabeled;
     kc_ep_pod_update(&e->podc, old, cur, &changed, &relabeled);
     if (!changed && !relabeled) return;
