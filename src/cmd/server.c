@@ -6,6 +6,7 @@
 #include "controllers/deployment.h"
 #include "controllers/endpoints.h"
 #include "controllers/endpointslice.h"
+#include "controllers/endpointslice_mirror.h"
 #include "controllers/gc.h"
 #include "controllers/nodeipam.h"
 #include "controllers/nodelifecycle.h"
@@ -93,6 +94,8 @@ static const struct {
     {"local-path-provisioner", "local-path-provisioner", NULL, start_local_path, kc_local_path_stop},
     {"endpoints", "endpoint-controller", kc_endpoints_start, NULL, kc_endpoints_stop},
     {"endpointslice", "endpointslice-controller", kc_endpointslice_start, NULL, kc_endpointslice_stop},
+    {"endpointslicemirroring", "endpointslicemirroring-controller", kc_endpointslice_mirror_start, NULL,
+     kc_endpointslice_mirror_stop},
 };
 
 static void start_components(kc_apiserver *s, const server_opts *o)

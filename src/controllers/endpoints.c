@@ -48,7 +48,8 @@ static void enqueue_selecting(epctl *e, const kc_obj *pod)
     kc_obj **v;
     size_t n = kc_informer_by_index(e->svcs, "ns", pod->ns, &v);
     for (size_t i = 0; i < n; i++)
-        if (kc_ep_selcache_match(&e->sels, v[i], pod->labels)) kc_wq_add(kc_controller_queue(e->ctl), v[i]->key);
+        if (kc_ep_selcache_match(&e->sels, v[i], pod->labels))
+            kc_wq_add(kc_controller_queue(e->ctl), v[i]->key);
     kc_objv_free(v, n);
 }
 
@@ -64,10 +65,23 @@ static void pod_delete(void *ud, const kc_obj *o)
     enqueue_selecting(e, o);
 }
 
+/* Does any Service of the pod's namespace select these labels? */
+static bool selected(epctl *e, const kc_obj *pod)
+{
+    kc_obj **v;
+    size_t n = kc_informer_by_index(e->svcs, "ns", pod->ns, &v);
+    bool any = false;
+    for (size_t i = 0; i < n && !any; i++)
+        any = kc_ep_selcache_match(&e->sels, v[i], pod->labels);
+    kc_objv_free(v, n);
+    return any;
+}
+
+/* A pod no Service selects (before or after) costs nothing: its document is not even parsed. */
 static void pod_update(void *ud, const kc_obj *old, const kc_obj *cur)
 {
     epctl *e = ud;
-    if (old->rev == cur->rev) return;
+    if (old->rev == cur->rev || (!selected(e, cur) && !selected(e, old))) return;
     bool changed, relabeled;
     kc_ep_pod_update(&e->podc, old, cur, &changed, &relabeled);
     if (!changed && !relabeled) return;
@@ -116,7 +130,8 @@ static size_t selected_pods(epctl *e, const kc_ep_svc *s, kc_ep_pod **out)
     kc_obj **v;
     size_t n = kc_ep_selected(e->pods, s->ns, s->selector, &v);
     kc_ep_pod *pods = xcalloc(n + 1, sizeof *pods);
-    for (size_t i = 0; i < n; i++) kc_ep_podcache_get(&e->podc, v[i], &pods[i]);
+    for (size_t i = 0; i < n; i++)
+        kc_ep_podcache_get(&e->podc, v[i], &pods[i]);
     kc_objv_free(v, n);
     *out = pods;
     return n;
@@ -147,8 +162,8 @@ static bool unchanged(json_t *cur, const kc_ep_svc *s, json_t *subsets, bool ove
 static json_t *new_doc(json_t *cur, const kc_ep_svc *s, json_t *subsets, bool over, const char *trigger)
 {
     json_t *doc = cur ? json_copy(cur) /* shallow: subsets are replaced, metadata copied below */
-                      : json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "v1", "kind", "Endpoints", "metadata",
-                                  "name", s->name, "namespace", s->ns);
+                      : json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "v1", "kind", "Endpoints",
+                                  "metadata", "name", s->name, "namespace", s->ns);
     if (cur) json_object_set_new(doc, "metadata", json_deep_copy(json_object_get(cur, "metadata")));
     json_t *md = json_object_get(doc, "metadata"), *ann = json_object_get(md, "annotations");
     if (!json_is_object(ann)) json_object_set_new(md, "annotations", ann = json_object());
@@ -188,8 +203,8 @@ static int write_endpoints(epctl *e, json_t *doc, bool create, const kc_ep_svc *
             kc_event(e->rec, about, "Warning", "FailedToCreateEndpoint",
                      "Failed to create endpoint for service %s/%s: %s", s->ns, s->name, err.msg);
         else
-            kc_event(e->rec, about, "Warning", "FailedToUpdateEndpoint", "Failed to update endpoint %s/%s: %s",
-                     s->ns, s->name, err.msg);
+            kc_event(e->rec, about, "Warning", "FailedToUpdateEndpoint",
+                     "Failed to update endpoint %s/%s: %s", s->ns, s->name, err.msg);
         kc_obj_unref(about);
     }
     kc_err_release(&err);
@@ -201,7 +216,8 @@ static int sync_service(epctl *e, kc_ep_svc *s)
     kc_ep_pod *pods;
     size_t n = selected_pods(e, s, &pods);
     kc_ep_pod **pv = xcalloc(n + 1, sizeof *pv);
-    for (size_t i = 0; i < n; i++) pv[i] = &pods[i];
+    for (size_t i = 0; i < n; i++)
+        pv[i] = &pods[i];
     char trigger[64];
     kc_ep_trigger_compute(&e->trig, s, pv, n, trigger);
     json_t *subsets = kc_ep_subsets(s, pv, n);
@@ -217,7 +233,8 @@ static int sync_service(epctl *e, kc_ep_svc *s)
     json_decref(curdoc);
     kc_obj_unref(cur);
     json_decref(subsets);
-    for (size_t i = 0; i < n; i++) kc_ep_pod_release(&pods[i]);
+    for (size_t i = 0; i < n; i++)
+        kc_ep_pod_release(&pods[i]);
     free(pods);
     free(pv);
     return rc;
@@ -291,8 +308,8 @@ void *kc_endpoints_start(kc_client *c)
     e->eps = kc_informer_new(c, e->EP, NULL, NULL, NULL);
     kc_informer_add_index(e->pods, KC_EP_LABEL_INDEX, kc_ep_label_index);
     kc_informer_add_index(e->svcs, "ns", ns_index);
-    static const kc_handlers svch = {svc_event, svc_update, svc_delete}, podh = {pod_add, pod_update, pod_delete},
-                             eph = {NULL, NULL, ep_delete};
+    static const kc_handlers svch = {svc_event, svc_update, svc_delete},
+                             podh = {pod_add, pod_update, pod_delete}, eph = {NULL, NULL, ep_delete};
     kc_informer_add_handlers(e->svcs, &svch, e);
     kc_informer_add_handlers(e->pods, &podh, e);
     kc_informer_add_handlers(e->eps, &eph, e);

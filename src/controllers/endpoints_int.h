@@ -2,7 +2,8 @@
  * (endpointslice.c), semantics 5.5-5.7: which pods belong to a Service, how a Service port
  * resolves on one pod (named targetPorts per pod), the endpoint address of a pod, the Endpoints
  * subsets (repacked into upstream's canonical layout, truncated at 1000 addresses) and the
- * last-change trigger time. No client, no informer: the unit tests drive these directly.
+ * last-change trigger time, plus the per-revision caches and the pod label index both
+ * controllers keep. Nothing here writes to the API: the unit tests drive the rules directly.
  * Framework types are not pulled in here (client/events.h clashes with store/store.h in tests). */
 #ifndef KC_CONTROLLERS_ENDPOINTS_INT_H
 #define KC_CONTROLLERS_ENDPOINTS_INT_H
@@ -139,6 +140,7 @@ void kc_ep_doccache_forget(kc_ep_doccache *c, const char *key);
 
 /* podEndpointsChanged over two revisions of a pod: *changed when what an endpoint shows of it
  * moved, *relabeled when its labels (or hostname/subdomain) did. */
-void kc_ep_pod_update(kc_ep_podcache *c, const kc_obj *old, const kc_obj *cur, bool *changed, bool *relabeled);
+void kc_ep_pod_update(kc_ep_podcache *c, const kc_obj *old, const kc_obj *cur, bool *changed,
+                      bool *relabeled);
 
 #endif

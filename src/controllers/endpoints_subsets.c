@@ -41,8 +41,9 @@ static json_t *address_of(const kc_ep_svc *s, const kc_ep_pod *p, const char *ip
     json_t *a = json_pack("{s:s}", "ip", ip);
     if (kc_ep_pod_hostname(p, s)) json_object_set_new(a, "hostname", json_string(p->hostname));
     json_object_set_new(a, "nodeName", json_string(p->node));
-    json_object_set_new(a, "targetRef", json_pack("{s:s,s:s,s:s,s:s}", "kind", "Pod", "namespace", p->ns, "name",
-                                                  p->name, "uid", p->uid));
+    json_object_set_new(
+        a, "targetRef",
+        json_pack("{s:s,s:s,s:s,s:s}", "kind", "Pod", "namespace", p->ns, "name", p->name, "uid", p->uid));
     return a;
 }
 
@@ -53,7 +54,8 @@ static json_t *endpoint_port(json_t *svc_port, int num)
     const char *name = json_string_value(json_object_get(svc_port, "name"));
     if (name && *name) json_object_set_new(p, "name", json_string(name));
     json_object_set_new(p, "port", json_integer(num));
-    json_object_set_new(p, "protocol", json_string(json_string_value(json_object_get(svc_port, "protocol")) ?: "TCP"));
+    json_object_set_new(p, "protocol",
+                        json_string(json_string_value(json_object_get(svc_port, "protocol")) ?: "TCP"));
     json_t *app = json_object_get(svc_port, "appProtocol");
     if (json_is_string(app)) json_object_set(p, "appProtocol", app);
     return p;
@@ -91,7 +93,8 @@ static void group_add(groups *g, json_t *p, size_t i)
         *pg = (port_group){.port = p, .key = key};
     }
     if (pg->n && pg->addrs[pg->n - 1] == i) return; /* the same port twice on one address */
-    if (pg->n == pg->cap) pg->addrs = xrealloc(pg->addrs, (pg->cap = pg->cap ? 2 * pg->cap : 8) * sizeof(size_t));
+    if (pg->n == pg->cap)
+        pg->addrs = xrealloc(pg->addrs, (pg->cap = pg->cap ? 2 * pg->cap : 8) * sizeof(size_t));
     pg->addrs[pg->n++] = i;
 }
 
@@ -158,19 +161,22 @@ static int subset_cmp(const void *a, const void *b)
 
 static json_t *assemble(groups *g, const addr *v)
 {
-    for (size_t k = 0; k < g->n; k++) g->v[k].set_key = set_key(&g->v[k], v);
+    for (size_t k = 0; k < g->n; k++)
+        g->v[k].set_key = set_key(&g->v[k], v);
     qsort(g->v, g->n, sizeof *g->v, group_cmp);
     size_t ns = 0;
     json_t **subs = xcalloc(g->n + 1, sizeof *subs);
     for (size_t k = 0; k < g->n;) {
         size_t e = k + 1;
-        while (e < g->n && !strcmp(g->v[e].set_key, g->v[k].set_key)) e++;
+        while (e < g->n && !strcmp(g->v[e].set_key, g->v[k].set_key))
+            e++;
         subs[ns++] = subset_of(g->v, k, e, v);
         k = e;
     }
     qsort(subs, ns, sizeof *subs, subset_cmp);
     json_t *out = json_array();
-    for (size_t k = 0; k < ns; k++) json_array_append_new(out, subs[k]);
+    for (size_t k = 0; k < ns; k++)
+        json_array_append_new(out, subs[k]);
     free(subs);
     return out;
 }
@@ -183,12 +189,13 @@ json_t *kc_ep_subsets(const kc_ep_svc *s, kc_ep_pod **pods, size_t n)
         if (!kc_ep_pod_included(pods[i], s->publish_not_ready)) continue;
         const char *ip = kc_ep_pod_ip(pods[i], s->ipv6);
         if (!ip) continue;
-        v[na++] = (addr){address_of(s, pods[i], ip), ip, pods[i]->uid,
-                         s->publish_not_ready || pods[i]->ready, pods[i]};
+        v[na++] = (addr){address_of(s, pods[i], ip), ip, pods[i]->uid, s->publish_not_ready || pods[i]->ready,
+                         pods[i]};
     }
     qsort(v, na, sizeof *v, addr_cmp);
     groups g = {0};
-    for (size_t i = 0; i < na; i++) add_pod_ports(&g, s, &v[i], i);
+    for (size_t i = 0; i < na; i++)
+        add_pod_ports(&g, s, &v[i], i);
     json_t *out = assemble(&g, v);
     for (size_t k = 0; k < g.n; k++) {
         json_decref(g.v[k].port);
@@ -197,7 +204,8 @@ json_t *kc_ep_subsets(const kc_ep_svc *s, kc_ep_pod **pods, size_t n)
         free(g.v[k].addrs);
     }
     free(g.v);
-    for (size_t i = 0; i < na; i++) json_decref(v[i].json);
+    for (size_t i = 0; i < na; i++)
+        json_decref(v[i].json);
     free(v);
     return out;
 }
@@ -215,7 +223,8 @@ size_t kc_ep_count(json_t *subsets)
 static size_t cut(json_t *ss, const char *f, size_t max)
 {
     json_t *a = json_object_get(ss, f);
-    while (json_array_size(a) > max) json_array_remove(a, json_array_size(a) - 1);
+    while (json_array_size(a) > max)
+        json_array_remove(a, json_array_size(a) - 1);
     size_t kept = json_array_size(a);
     if (a && !kept) json_object_del(ss, f);
     return kept;
@@ -235,7 +244,8 @@ bool kc_ep_truncate(json_t *subsets)
     }
     if (ready + nready <= KC_EP_MAX_CAPACITY) return false;
     bool cut_ready = ready > KC_EP_MAX_CAPACITY;
-    size_t max = cut_ready ? KC_EP_MAX_CAPACITY : KC_EP_MAX_CAPACITY - ready, total = cut_ready ? ready : nready;
+    size_t max = cut_ready ? KC_EP_MAX_CAPACITY : KC_EP_MAX_CAPACITY - ready,
+           total = cut_ready ? ready : nready;
     size_t left = max;
     json_array_foreach(subsets, i, ss)
     {

@@ -23,17 +23,6 @@
 #define SLICE_CHANGE_DELAY 1000 /* ms, endpointSliceChangeMinSyncDelay */
 #define ZONE_LABEL "topology.kubernetes.io/zone"
 
-typedef struct tracked {
-    char *name;
-    uint64_t rev;  /* the revision our last write produced */
-    bool deleting; /* we deleted it */
-} tracked;
-
-typedef struct svc_track {
-    char *key;
-    kc_map slices; /* slice name -> tracked */
-} svc_track;
-
 typedef struct esctl {
     kc_client *c;
     kc_informer *svcs, *pods, *slices, *nodes;
@@ -43,8 +32,7 @@ typedef struct esctl {
     kc_ep_podcache podc;
     kc_ep_doccache docs; /* slice documents */
     kc_ep_trigger trig;
-    pthread_mutex_t mu; /* the tracker */
-    kc_map track;       /* service key -> svc_track */
+    kc_es_tracker track;
     int SVC, POD, ES, NODE;
     pthread_t starter;
 } esctl;
@@ -76,97 +64,10 @@ static size_t svc_index(const kc_obj *o, char **keys, size_t max)
     return 1;
 }
 
-/* ---- tracker (under mu) ---- */
-
-static svc_track *track_of(esctl *e, const char *svc_key, bool create)
-{
-    svc_track *t = kc_map_get(&e->track, svc_key);
-    if (!t && create) {
-        t = xcalloc(1, sizeof *t);
-        t->key = xstrdup(svc_key);
-        kc_map_put(&e->track, t->key, t);
-    }
-    return t;
-}
-
-static void track_free(svc_track *t)
-{
-    if (!t) return;
-    void *v;
-    for (size_t it = 0; kc_map_next(&t->slices, &it, NULL, &v);) {
-        free(((tracked *)v)->name);
-        free(v);
-    }
-    kc_map_release(&t->slices);
-    free(t->key);
-    free(t);
-}
-
-static void track_write(esctl *e, const char *svc_key, const char *name, uint64_t rev, bool deleting)
-{
-    pthread_mutex_lock(&e->mu);
-    svc_track *t = track_of(e, svc_key, true);
-    tracked *s = kc_map_get(&t->slices, name);
-    if (!s) {
-        s = xcalloc(1, sizeof *s);
-        s->name = xstrdup(name);
-        kc_map_put(&t->slices, s->name, s);
-    }
-    s->rev = rev;
-    s->deleting = deleting;
-    pthread_mutex_unlock(&e->mu);
-}
-
-/* StaleSlices: a slice we wrote that the cache shows older, still shows after we deleted it, or
- * does not show at all yet. */
-static bool stale(esctl *e, const char *svc_key, kc_obj **v, size_t n)
-{
-    pthread_mutex_lock(&e->mu);
-    svc_track *t = track_of(e, svc_key, false);
-    size_t seen = 0, live = 0;
-    bool st = false;
-    for (size_t i = 0; t && i < n && !st; i++) {
-        tracked *s = kc_map_get(&t->slices, v[i]->name);
-        if (!s) continue;
-        seen += !s->deleting;
-        st = s->deleting || v[i]->rev < s->rev;
-    }
-    void *p;
-    for (size_t it = 0; t && kc_map_next(&t->slices, &it, NULL, &p);) live += !((tracked *)p)->deleting;
-    pthread_mutex_unlock(&e->mu);
-    return st || seen < live;
-}
-
-/* ShouldSync: true unless the slice is exactly the revision we wrote. */
-static bool should_sync(esctl *e, const kc_obj *slice, const char *svc_key)
-{
-    pthread_mutex_lock(&e->mu);
-    svc_track *t = track_of(e, svc_key, false);
-    tracked *s = t ? kc_map_get(&t->slices, slice->name) : NULL;
-    bool sync = !s || s->rev != slice->rev;
-    pthread_mutex_unlock(&e->mu);
-    return sync;
-}
-
-/* HandleDeletion: forgets the slice; true when we had deleted it ourselves. -1: not tracked. */
-static int handle_deletion(esctl *e, const kc_obj *slice, const char *svc_key)
-{
-    pthread_mutex_lock(&e->mu);
-    svc_track *t = track_of(e, svc_key, false);
-    tracked *s = t ? kc_map_del(&t->slices, slice->name) : NULL;
-    int rc = s ? s->deleting : -1;
-    if (s) free(s->name), free(s);
-    pthread_mutex_unlock(&e->mu);
-    return rc;
-}
-
 static void forget_service(esctl *e, const char *ns, const char *name)
 {
     char *key = kc_obj_key(ns, name);
-    pthread_mutex_lock(&e->mu);
-    svc_track *t = kc_map_del(&e->track, key);
-    pthread_mutex_unlock(&e->mu);
-    track_free(t);
+    kc_es_tracker_forget(&e->track, key);
     kc_ep_trigger_forget(&e->trig, ns, name);
     free(key);
 }
@@ -178,7 +79,8 @@ static void enqueue_selecting(esctl *e, const kc_obj *pod)
     kc_obj **v;
     size_t n = kc_informer_by_index(e->svcs, "ns", pod->ns, &v);
     for (size_t i = 0; i < n; i++)
-        if (kc_ep_selcache_match(&e->sels, v[i], pod->labels)) kc_wq_add(kc_controller_queue(e->ctl), v[i]->key);
+        if (kc_ep_selcache_match(&e->sels, v[i], pod->labels))
+            kc_wq_add(kc_controller_queue(e->ctl), v[i]->key);
     kc_objv_free(v, n);
 }
 
@@ -194,10 +96,23 @@ static void pod_delete(void *ud, const kc_obj *o)
     enqueue_selecting(e, o);
 }
 
+/* Does any Service of the pod's namespace select these labels? */
+static bool selected(esctl *e, const kc_obj *pod)
+{
+    kc_obj **v;
+    size_t n = kc_informer_by_index(e->svcs, "ns", pod->ns, &v);
+    bool any = false;
+    for (size_t i = 0; i < n && !any; i++)
+        any = kc_ep_selcache_match(&e->sels, v[i], pod->labels);
+    kc_objv_free(v, n);
+    return any;
+}
+
+/* A pod no Service selects (before or after) costs nothing: its document is not even parsed. */
 static void pod_update(void *ud, const kc_obj *old, const kc_obj *cur)
 {
     esctl *e = ud;
-    if (old->rev == cur->rev) return;
+    if (old->rev == cur->rev || (!selected(e, cur) && !selected(e, old))) return;
     bool changed, relabeled;
     kc_ep_pod_update(&e->podc, old, cur, &changed, &relabeled);
     if (!changed && !relabeled) return;
@@ -238,7 +153,7 @@ static bool sync_wanted(esctl *e, const kc_obj *slice)
     const char *svc = label(slice, KC_ES_SERVICE_LABEL);
     if (!managed(slice) || !svc) return false;
     char *key = kc_obj_key(slice->ns, svc);
-    bool w = should_sync(e, slice, key);
+    bool w = kc_es_tracker_should_sync(&e->track, key, slice);
     free(key);
     return w;
 }
@@ -267,7 +182,7 @@ static void slice_delete(void *ud, const kc_obj *o)
     const char *svc = label(o, KC_ES_SERVICE_LABEL);
     if (!managed(o) || !svc) return;
     char *key = kc_obj_key(o->ns, svc);
-    if (handle_deletion(e, o, key) == 0) enqueue_for_slice(e, o); /* deleted by someone else */
+    if (kc_es_tracker_deleted(&e->track, key, o) == 0) enqueue_for_slice(e, o); /* deleted by someone else */
     free(key);
 }
 
@@ -295,7 +210,8 @@ static void load_pods(syncctx *x)
     kc_obj **v;
     size_t n = kc_ep_selected(x->e->pods, x->svc.ns, x->svc.selector, &v);
     x->pods = xcalloc(n + 1, sizeof *x->pods);
-    for (size_t i = 0; i < n; i++) kc_ep_podcache_get(&x->e->podc, v[i], &x->pods[x->npods++]);
+    for (size_t i = 0; i < n; i++)
+        kc_ep_podcache_get(&x->e->podc, v[i], &x->pods[x->npods++]);
     kc_objv_free(v, n);
     qsort(x->pods, x->npods, sizeof *x->pods, by_name);
 }
@@ -352,8 +268,8 @@ static int fail(syncctx *x, const char *what, kc_err *err)
     kc_obj *o = kc_informer_get(x->e->svcs, x->svc.ns, x->svc.name);
     if (o && err->reason != KC_ECONFLICT && err->reason != KC_ENOTFOUND)
         kc_event(x->e->rec, o, "Warning", "FailedToUpdateEndpointSlices",
-                 "Error updating Endpoint Slices for Service %s/%s: failed to %s EndpointSlice: %s", x->svc.ns,
-                 x->svc.name, what, err->msg);
+                 "Error updating Endpoint Slices for Service %s/%s: failed to %s EndpointSlice: %s",
+                 x->svc.ns, x->svc.name, what, err->msg);
     kc_obj_unref(o);
     kc_err_release(err);
     return -1;
@@ -372,22 +288,23 @@ static int perform(syncctx *x, kc_es_plan *plan)
             if (err.reason == KC_EFORBIDDEN && strstr(err.msg, "terminat")) return kc_err_release(&err), 0;
             return fail(x, "create", &err);
         }
-        track_write(e, x->key, out->name, out->rev, false);
+        kc_es_tracker_wrote(&e->track, x->key, out->name, out->rev, false);
         kc_obj_unref(out);
     }
     json_array_foreach(plan->update, i, doc)
     {
         kc_obj *out = NULL;
         if (kc_client_update(e->c, e->ES, doc, NULL, &out, &err) < 0) return fail(x, "update", &err);
-        track_write(e, x->key, out->name, out->rev, false);
+        kc_es_tracker_wrote(&e->track, x->key, out->name, out->rev, false);
         kc_obj_unref(out);
     }
     json_array_foreach(plan->del, i, doc)
     {
-        if (kc_client_delete(e->c, e->ES, x->svc.ns, doc_name(doc), NULL, &err) < 0 && err.reason != KC_ENOTFOUND)
+        if (kc_client_delete(e->c, e->ES, x->svc.ns, doc_name(doc), NULL, &err) < 0 &&
+            err.reason != KC_ENOTFOUND)
             return fail(x, "delete", &err);
         kc_err_release(&err);
-        track_write(e, x->key, doc_name(doc), 0, true);
+        kc_es_tracker_wrote(&e->track, x->key, doc_name(doc), 0, true);
     }
     return 0;
 }
@@ -397,22 +314,26 @@ static int reconcile(syncctx *x)
     esctl *e = x->e;
     load_pods(x);
     load_slices(x);
-    if (stale(e, x->key, x->slices, x->nslices)) return -1;
+    if (kc_es_tracker_stale(&e->track, x->key, x->slices, x->nslices)) return -1;
     kc_ep_pod **pv = xcalloc(x->npods + 1, sizeof *pv);
-    for (size_t i = 0; i < x->npods; i++) pv[i] = &x->pods[i];
+    for (size_t i = 0; i < x->npods; i++)
+        pv[i] = &x->pods[i];
     char trigger[64];
     kc_ep_trigger_compute(&e->trig, &x->svc, pv, x->npods, trigger);
     free(pv);
     kc_es_desired want = {0};
     build_desired(x, &want);
     json_t **docs = xcalloc(x->nslices + 1, sizeof *docs);
-    for (size_t i = 0; i < x->nslices; i++) docs[i] = kc_ep_doccache_get(&e->docs, x->slices[i]);
-    kc_es_input in = {&x->svc, x->svc.ipv6 ? "IPv6" : "IPv4", trigger, KC_ES_MAX_PER_SLICE, &want, docs, x->nslices};
+    for (size_t i = 0; i < x->nslices; i++)
+        docs[i] = kc_ep_doccache_get(&e->docs, x->slices[i]);
+    kc_es_input in = {&x->svc,   x->svc.ipv6 ? "IPv6" : "IPv4", trigger, KC_ES_MAX_PER_SLICE, &want, docs,
+                      x->nslices};
     kc_es_plan plan;
     kc_es_reconcile(&in, &plan);
     int rc = perform(x, &plan);
     kc_es_plan_release(&plan);
-    for (size_t i = 0; i < x->nslices; i++) json_decref(docs[i]);
+    for (size_t i = 0; i < x->nslices; i++)
+        json_decref(docs[i]);
     free(docs);
     kc_es_desired_release(&want);
     return rc < 0 || x->node_missing ? -1 : 0;
@@ -432,7 +353,8 @@ static int sync(void *ud, const char *key)
     kc_ep_svc_init(&x.svc, kc_obj_parse(o));
     kc_obj_unref(o);
     int rc = kc_ep_svc_managed(&x.svc) ? reconcile(&x) : 0;
-    for (size_t i = 0; i < x.npods; i++) kc_ep_pod_release(&x.pods[i]);
+    for (size_t i = 0; i < x.npods; i++)
+        kc_ep_pod_release(&x.pods[i]);
     free(x.pods);
     kc_objv_free(x.slices, x.nslices);
     kc_ep_svc_release(&x.svc);
@@ -457,7 +379,7 @@ void *kc_endpointslice_start(kc_client *c)
     e->POD = kc_resource_find("", "v1", "pods");
     e->ES = kc_resource_find("discovery.k8s.io", "v1", "endpointslices");
     e->NODE = kc_resource_find("", "v1", "nodes");
-    pthread_mutex_init(&e->mu, NULL);
+    kc_es_tracker_init(&e->track);
     kc_ep_selcache_init(&e->sels);
     kc_ep_podcache_init(&e->podc);
     kc_ep_doccache_init(&e->docs);
@@ -471,7 +393,8 @@ void *kc_endpointslice_start(kc_client *c)
     kc_informer_add_index(e->pods, KC_EP_LABEL_INDEX, kc_ep_label_index);
     kc_informer_add_index(e->svcs, "ns", ns_index);
     kc_informer_add_index(e->slices, "svc", svc_index);
-    static const kc_handlers svch = {svc_add, svc_update, svc_delete}, podh = {pod_add, pod_update, pod_delete},
+    static const kc_handlers svch = {svc_add, svc_update, svc_delete},
+                             podh = {pod_add, pod_update, pod_delete},
                              esh = {slice_add, slice_update, slice_delete};
     kc_informer_add_handlers(e->svcs, &svch, e);
     kc_informer_add_handlers(e->pods, &podh, e);
@@ -489,19 +412,18 @@ void kc_endpointslice_stop(void *ctl)
     esctl *e = ctl;
     if (!e) return;
     kc_informer *infs[] = {e->svcs, e->pods, e->slices, e->nodes};
-    for (int i = 0; i < 4; i++) kc_informer_stop(infs[i]);
+    for (int i = 0; i < 4; i++)
+        kc_informer_stop(infs[i]);
     pthread_join(e->starter, NULL);
     kc_controller_free(e->ctl);
-    for (int i = 0; i < 4; i++) kc_informer_free(infs[i]);
+    for (int i = 0; i < 4; i++)
+        kc_informer_free(infs[i]);
     kc_recorder_free(e->rec);
     kc_ep_selcache_release(&e->sels);
     kc_ep_podcache_release(&e->podc);
     kc_ep_doccache_release(&e->docs);
     kc_ep_trigger_release(&e->trig);
-    void *v;
-    for (size_t it = 0; kc_map_next(&e->track, &it, NULL, &v);) track_free(v);
-    kc_map_release(&e->track);
-    pthread_mutex_destroy(&e->mu);
+    kc_es_tracker_release(&e->track);
     kc_client_free(e->c);
     free(e);
 }

@@ -34,6 +34,7 @@ typedef struct kc_es_desired {
 } kc_es_desired;
 
 void kc_es_desired_release(kc_es_desired *d);
+void kc_es_group_release(kc_es_group *g);
 /* The group of this port set (ports taken), created when new. */
 kc_es_group *kc_es_group_for(kc_es_desired *d, json_t *ports);
 /* Adds an endpoint (taken) to a group; a second endpoint with the same identity replaces it. */
@@ -70,6 +71,45 @@ typedef struct kc_es_input {
 /* reconcileByAddressType + finalize's create-to-update swap. Fills plan (new arrays). */
 void kc_es_reconcile(const kc_es_input *in, kc_es_plan *plan);
 void kc_es_plan_release(kc_es_plan *plan);
+
+/* ---- the slice tracker (endpointslice_track.c; upstream's EndpointSliceTracker) ----
+ * Per owner key ("ns/name" of the Service or mirrored Endpoints): the resourceVersion each slice
+ * had after this controller's last write to it, or that it was deleted. It lets a controller skip
+ * the events of its own writes and refuse to plan against a cache that has not seen them yet. */
+typedef struct kc_es_tracker {
+    pthread_mutex_t mu;
+    kc_map owners; /* owner key -> its slices */
+} kc_es_tracker;
+
+void kc_es_tracker_init(kc_es_tracker *t);
+void kc_es_tracker_release(kc_es_tracker *t);
+/* A write of ours: slice name now at rev (deleting: we deleted it). */
+void kc_es_tracker_wrote(kc_es_tracker *t, const char *owner, const char *name, uint64_t rev, bool deleting);
+/* StaleSlices: a slice we wrote shows older in these cached slices, still shows after we deleted
+ * it, or does not show at all yet. */
+bool kc_es_tracker_stale(kc_es_tracker *t, const char *owner, kc_obj **slices, size_t n);
+/* ShouldSync: false only for the exact revision of our own last write. */
+bool kc_es_tracker_should_sync(kc_es_tracker *t, const char *owner, const kc_obj *slice);
+/* HandleDeletion: forgets the slice; 1 when we had deleted it, 0 when someone else did, -1 when
+ * it was not tracked. */
+int kc_es_tracker_deleted(kc_es_tracker *t, const char *owner, const kc_obj *slice);
+void kc_es_tracker_forget(kc_es_tracker *t, const char *owner);
+
+/* EndpointsEqualBeyondHash: same nodeName, zone, conditions and targetRef (resourceVersion aside). */
+bool kc_es_endpoint_same(json_t *a, json_t *b);
+
+/* ---- mirroring (endpointslice_mirror_pack.c; upstream endpointslicemirroring) ---- */
+
+#define KC_ESM_CONTROLLER "endpointslicemirroring-controller.k8s.io"
+#define KC_ESM_MAX_PER_SUBSET 1000 /* --mirroring-max-endpoints-per-subset */
+#define KC_ESM_SKIP_LABEL "endpointslice.kubernetes.io/skip-mirror"
+
+/* Plans the mirrored slices of a user-made Endpoints (doc): one slice per address type and port
+ * set, at most 1000 addresses of each subset, labels and annotations copied from the Endpoints.
+ * slices: the existing mirrored slices (borrowed). *skipped counts addresses left out (invalid
+ * IPs, or beyond 1000 in a subset). */
+void kc_esm_reconcile(json_t *endpoints, json_t **slices, size_t n, kc_es_plan *plan, int *invalid,
+                      int *skipped);
 
 /* setEndpointSliceLabels: the labels a slice of s should carry. New reference. */
 json_t *kc_es_labels(const kc_ep_svc *s);

@@ -31,19 +31,23 @@ typedef struct work {
 
 /* ---- desired endpoints ---- */
 
+void kc_es_group_release(kc_es_group *g)
+{
+    for (size_t k = 0; k < g->n; k++) {
+        json_decref(g->v[k].ep);
+        free(g->v[k].id);
+    }
+    free(g->v);
+    kc_map_release(&g->ids);
+    json_decref(g->ports);
+    free(g->key);
+    memset(g, 0, sizeof *g);
+}
+
 void kc_es_desired_release(kc_es_desired *d)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        kc_es_group *g = &d->g[i];
-        for (size_t k = 0; k < g->n; k++) {
-            json_decref(g->v[k].ep);
-            free(g->v[k].id);
-        }
-        free(g->v);
-        kc_map_release(&g->ids);
-        json_decref(g->ports);
-        free(g->key);
-    }
+    for (size_t i = 0; i < d->n; i++)
+        kc_es_group_release(&d->g[i]);
     free(d->g);
     memset(d, 0, sizeof *d);
 }
@@ -66,9 +70,7 @@ kc_es_group *kc_es_group_for(kc_es_desired *d, json_t *ports)
 void kc_es_group_add(kc_es_group *g, json_t *ep)
 {
     char *id = kc_es_endpoint_id(ep);
-    kc_es_want *w = NULL;
-    for (size_t i = 0; i < g->n && !w; i++)
-        if (!strcmp(g->v[i].id, id)) w = &g->v[i];
+    kc_es_want *w = kc_map_get(&g->ids, id);
     if (w) { /* same identity: the later one wins, as a map insert upstream */
         json_decref(w->ep);
         w->ep = ep;
@@ -78,7 +80,8 @@ void kc_es_group_add(kc_es_group *g, json_t *ep)
     if (g->n == g->cap) {
         g->v = xrealloc(g->v, (g->cap = g->cap ? 2 * g->cap : 16) * sizeof *g->v);
         kc_map_release(&g->ids); /* the map points into v: rebuild it */
-        for (size_t i = 0; i < g->n; i++) kc_map_put(&g->ids, g->v[i].id, &g->v[i]);
+        for (size_t i = 0; i < g->n; i++)
+            kc_map_put(&g->ids, g->v[i].id, &g->v[i]);
     }
     g->v[g->n] = (kc_es_want){ep, id, false};
     kc_map_put(&g->ids, id, &g->v[g->n]);
@@ -96,10 +99,12 @@ char *kc_es_endpoint_id(json_t *ep)
     json_t *addrs = json_object_get(ep, "addresses"), *ref = json_object_get(ep, "targetRef");
     size_t n = json_array_size(addrs);
     const char **v = xcalloc(n + 1, sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = json_string_value(json_array_get(addrs, i)) ?: "";
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_string_value(json_array_get(addrs, i)) ?: "";
     qsort(v, n, sizeof *v, str_cmp);
     kc_buf b = KC_BUF_INIT;
-    for (size_t i = 0; i < n; i++) kc_buf_addf(&b, "%s,", v[i]);
+    for (size_t i = 0; i < n; i++)
+        kc_buf_addf(&b, "%s,", v[i]);
     kc_buf_addf(&b, "|%s|%s/%s", json_string_value(json_object_get(ep, "hostname")) ?: "",
                 json_string_value(json_object_get(ref, "namespace")) ?: "",
                 json_string_value(json_object_get(ref, "name")) ?: "");
@@ -121,7 +126,8 @@ char *kc_es_ports_key(json_t *ports)
 {
     size_t n = json_array_size(ports);
     char **v = xcalloc(n + 1, sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = one_port(json_array_get(ports, i));
+    for (size_t i = 0; i < n; i++)
+        v[i] = one_port(json_array_get(ports, i));
     qsort(v, n, sizeof *v, str_cmp);
     kc_buf b = KC_BUF_INIT;
     kc_buf_adds(&b, "");
@@ -144,8 +150,9 @@ json_t *kc_es_pod_ports(const kc_ep_svc *s, const kc_ep_pod *p)
     {
         int num = kc_ep_find_port(spec, sp);
         if (num < 0) continue;
-        json_t *ep = json_pack("{s:s,s:i,s:s}", "name", json_string_value(json_object_get(sp, "name")) ?: "", "port",
-                               num, "protocol", json_string_value(json_object_get(sp, "protocol")) ?: "TCP");
+        json_t *ep =
+            json_pack("{s:s,s:i,s:s}", "name", json_string_value(json_object_get(sp, "name")) ?: "", "port",
+                      num, "protocol", json_string_value(json_object_get(sp, "protocol")) ?: "TCP");
         json_t *app = json_object_get(sp, "appProtocol");
         if (json_is_string(app)) json_object_set(ep, "appProtocol", app);
         json_array_append_new(out, ep);
@@ -159,11 +166,12 @@ json_t *kc_es_pod_endpoint(const kc_ep_svc *s, const kc_ep_pod *p, bool ipv6, co
     if (!ip) return NULL;
     bool serving = p->ready, terminating = p->terminating;
     bool ready = s->publish_not_ready || (serving && !terminating);
-    json_t *ep = json_pack("{s:[s],s:{s:b,s:b,s:b}}", "addresses", ip, "conditions", "ready", ready, "serving",
-                           serving, "terminating", terminating);
+    json_t *ep = json_pack("{s:[s],s:{s:b,s:b,s:b}}", "addresses", ip, "conditions", "ready", ready,
+                           "serving", serving, "terminating", terminating);
     if (kc_ep_pod_hostname(p, s)) json_object_set_new(ep, "hostname", json_string(p->hostname));
-    json_object_set_new(ep, "targetRef", json_pack("{s:s,s:s,s:s,s:s}", "kind", "Pod", "namespace", p->ns, "name",
-                                                   p->name, "uid", p->uid));
+    json_object_set_new(
+        ep, "targetRef",
+        json_pack("{s:s,s:s,s:s,s:s}", "kind", "Pod", "namespace", p->ns, "name", p->name, "uid", p->uid));
     if (p->node[0]) json_object_set_new(ep, "nodeName", json_string(p->node));
     if (zone && *zone) json_object_set_new(ep, "zone", json_string(zone));
     return ep;
@@ -206,8 +214,8 @@ static bool labels_drifted(json_t *slice, const kc_ep_svc *s)
 
 static json_t *owner_ref(const kc_ep_svc *s)
 {
-    return json_pack("[{s:s,s:s,s:s,s:s,s:b,s:b}]", "apiVersion", "v1", "kind", "Service", "name", s->name, "uid",
-                     s->uid, "controller", 1, "blockOwnerDeletion", 1);
+    return json_pack("[{s:s,s:s,s:s,s:s,s:b,s:b}]", "apiVersion", "v1", "kind", "Service", "name", s->name,
+                     "uid", s->uid, "controller", 1, "blockOwnerDeletion", 1);
 }
 
 /* getEndpointSlicePrefix: "<svc>-", or the bare name when that is too long to prefix a name. */
@@ -221,10 +229,11 @@ static json_t *generate_name(const char *svc)
 static json_t *new_slice(const kc_es_input *in, json_t *ports)
 {
     const kc_ep_svc *s = in->svc;
-    json_t *md = json_pack("{s:o,s:s,s:o,s:o}", "generateName", generate_name(s->name), "namespace", s->ns, "labels",
-                           kc_es_labels(s), "ownerReferences", owner_ref(s));
-    return json_pack("{s:s,s:s,s:o,s:s,s:[],s:O}", "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice",
-                     "metadata", md, "addressType", in->address_type, "endpoints", "ports", ports);
+    json_t *md = json_pack("{s:o,s:s,s:o,s:o}", "generateName", generate_name(s->name), "namespace", s->ns,
+                           "labels", kc_es_labels(s), "ownerReferences", owner_ref(s));
+    return json_pack("{s:s,s:s,s:o,s:s,s:[],s:O}", "apiVersion", "discovery.k8s.io/v1", "kind",
+                     "EndpointSlice", "metadata", md, "addressType", in->address_type, "endpoints", "ports",
+                     ports);
 }
 
 static bool owned_by(json_t *slice, const kc_ep_svc *s)
@@ -267,8 +276,7 @@ static bool same_ref(json_t *a, json_t *b)
     return na == nb;
 }
 
-/* EndpointsEqualBeyondHash: nodeName, zone, conditions, targetRef (its resourceVersion aside). */
-static bool same_beyond_id(json_t *a, json_t *b)
+bool kc_es_endpoint_same(json_t *a, json_t *b)
 {
     if (!same_field(a, b, "nodeName") || !same_field(a, b, "zone")) return false;
     json_t *ca = json_object_get(a, "conditions"), *cb = json_object_get(b, "conditions");
@@ -303,7 +311,7 @@ static void keep_wanted(work *w, kc_es_group *g, const kc_ep_svc *s)
         free(id);
         if (!want || want->placed) continue;
         json_array_append(kept, want->ep);
-        if (!same_beyond_id(want->ep, ep)) changed = true;
+        if (!kc_es_endpoint_same(want->ep, ep)) changed = true;
         want->placed = true;
         g->left--;
     }
@@ -360,16 +368,19 @@ static work *slice_to_fill(work *w, size_t nw, size_t n, int max)
 
 static void by_port_mapping(const kc_es_input *in, kc_es_group *g, work *w, size_t nw, kc_es_plan *plan)
 {
-    for (size_t i = 0; i < nw; i++) keep_wanted(&w[i], g, in->svc);
+    for (size_t i = 0; i < nw; i++)
+        keep_wanted(&w[i], g, in->svc);
     work **upd = xcalloc(nw + 1, sizeof *upd);
     size_t nu = 0;
     for (size_t i = 0; i < nw; i++)
         if (w[i].state == UPDATE) upd[nu++] = &w[i];
     qsort(upd, nu, sizeof *upd, by_len_desc);
-    for (size_t i = 0; i < nu && g->left; i++) fill(upd[i]->doc, g, in->max_per_slice);
+    for (size_t i = 0; i < nu && g->left; i++)
+        fill(upd[i]->doc, g, in->max_per_slice);
     free(upd);
     while (g->left) {
-        work *t = g->left < (size_t)in->max_per_slice ? slice_to_fill(w, nw, g->left, in->max_per_slice) : NULL;
+        work *t =
+            g->left < (size_t)in->max_per_slice ? slice_to_fill(w, nw, g->left, in->max_per_slice) : NULL;
         if (t) {
             make_own(t);
             fill(t->doc, g, in->max_per_slice);
@@ -422,7 +433,8 @@ static bool is_placeholder(json_t *sl, const kc_es_input *in)
     bool same = !strcmp(json_string_value(json_object_get(md, "namespace")) ?: "", in->svc->ns) &&
                 have_labels && json_equal(have_labels, labels) && have_refs && json_equal(have_refs, refs) &&
                 !strcmp(json_string_value(json_object_get(sl, "addressType")) ?: "", in->address_type) &&
-                !json_array_size(json_object_get(sl, "endpoints")) && !json_array_size(json_object_get(sl, "ports"));
+                !json_array_size(json_object_get(sl, "endpoints")) &&
+                !json_array_size(json_object_get(sl, "ports"));
     json_decref(labels);
     json_decref(refs);
     return same;
@@ -486,7 +498,8 @@ static void nulls_for_empty(json_t *arr)
     json_t *doc;
     json_array_foreach(arr, i, doc)
     {
-        if (!json_array_size(json_object_get(doc, "endpoints"))) json_object_set_new(doc, "endpoints", json_null());
+        if (!json_array_size(json_object_get(doc, "endpoints")))
+            json_object_set_new(doc, "endpoints", json_null());
         if (!json_array_size(json_object_get(doc, "ports"))) json_object_set_new(doc, "ports", json_null());
     }
 }
@@ -508,7 +521,8 @@ void kc_es_reconcile(const kc_es_input *in, kc_es_plan *plan)
         for (size_t i = 0; i < nw; i++)
             if (!strcmp(keys[i], g->key)) idx[nm] = i, mine[nm++] = w[i], seen[i] = true;
         by_port_mapping(in, g, mine, nm, plan);
-        for (size_t i = 0; i < nm; i++) w[idx[i]] = mine[i];
+        for (size_t i = 0; i < nm; i++)
+            w[idx[i]] = mine[i];
         free(mine);
         free(idx);
     }
@@ -532,7 +546,8 @@ void kc_es_reconcile(const kc_es_input *in, kc_es_plan *plan)
     set_trigger(plan->update, in->trigger);
     nulls_for_empty(plan->create);
     nulls_for_empty(plan->update);
-    for (size_t i = 0; i < nw; i++) free(keys[i]);
+    for (size_t i = 0; i < nw; i++)
+        free(keys[i]);
     free(keys);
     free(seen);
     free(w);

@@ -5,7 +5,7 @@ patching the gate's condition through pods/status makes it Ready at a moment the
 import json
 import time
 
-from conftest import wait_for
+from conftest import Kubectl, Server, wait_for
 
 SERVER_ARGS = ["--sim-nodes", "3"]
 ES_LABEL = "kubernetes.io/service-name"
@@ -183,13 +183,13 @@ def test_named_target_port_resolved_per_pod(kubectl, ns):
           service("n", {"app": "n"}, [{"name": "w", "port": 80, "targetPort": "web"}]))
     def by_port():
         ep = endpoints(kubectl, ns, "n") or {}
-        return {ss["ports"][0]["port"]: [a["targetRef"]["name"] for a in ss.get("addresses", [])]
+        return {ss["ports"][0]["port"]: sorted(a["targetRef"]["name"] for a in ss.get("addresses", []))
                 for ss in ep.get("subsets", [])}
     wait_for(lambda: by_port() == {8080: ["a"], 9090: ["b"]}, what="two subsets")
 
     def slice_ports():
         return sorted((tuple(p["port"] for p in (s.get("ports") or [])),
-                       tuple(e["targetRef"]["name"] for e in (s.get("endpoints") or [])))
+                       tuple(sorted(e["targetRef"]["name"] for e in (s.get("endpoints") or []))))
                       for s in slices(kubectl, ns, "n"))
     # a pod without the named port is listed in a slice without ports, as upstream
     wait_for(lambda: slice_ports() == [((), ("c",)), ((8080,), ("a",)), ((9090,), ("b",))],
@@ -198,8 +198,8 @@ def test_named_target_port_resolved_per_pod(kubectl, ns):
     kubectl.ok("-n", ns, "delete", "pod", "c", "--grace-period=0", "--force")
     apply(kubectl, ns, pod("c", {"app": "n"}, [{"name": "web", "containerPort": 8080}]))
     wait_for(lambda: by_port() == {8080: ["a", "c"], 9090: ["b"]}, timeout=20, what="c under 8080")
-    wait_for(lambda: slice_ports() == [((8080,), ("a", "c")), ((9090,), ("b",))]
-             or slice_ports() == [((8080,), ("c", "a")), ((9090,), ("b",))], timeout=20, what="c in the 8080 slice")
+    wait_for(lambda: slice_ports() == [((8080,), ("a", "c")), ((9090,), ("b",))], timeout=20,
+             what="c in the 8080 slice")
 
 
 def test_headless_hostname_and_subdomain(kubectl, ns):
@@ -261,33 +261,47 @@ def test_terminating_endpoints(kubectl, ns):
 
 
 def test_selectorless_and_external_services_untouched(kubectl, server, ns):
-    manual = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "ext"},
-              "subsets": [{"addresses": [{"ip": "1.2.3.4"}], "ports": [{"port": 80}]}]}
-    apply(kubectl, ns, service("ext", None, [{"port": 80}]), manual,
+    manual = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "ext", "labels": {"team": "a"}},
+              "subsets": [{"addresses": [{"ip": "1.2.3.4"}], "notReadyAddresses": [{"ip": "1.2.3.5"}],
+                           "ports": [{"name": "web", "port": 80}]}]}
+    apply(kubectl, ns, service("ext", None, [{"name": "web", "port": 80}]), manual,
           {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "cname"},
            "spec": {"type": "ExternalName", "externalName": "example.com"}},
           service("probe", {"app": "none"}, [{"port": 80}]))
     # the probe Service (with a selector) shows the controllers ran after ext existed
     wait_for(lambda: endpoints(kubectl, ns, "probe") and slices(kubectl, ns, "probe"), what="the probe's objects")
-    time.sleep(1.5)
-    ep = endpoints(kubectl, ns, "ext")
-    assert ep["subsets"] == [{"addresses": [{"ip": "1.2.3.4"}], "ports": [{"port": 80, "protocol": "TCP"}]}]
-    assert "endpoints.kubernetes.io/last-change-trigger-time" not in ep["metadata"].get("annotations", {})
-    rv = ep["metadata"]["resourceVersion"]
-    managed = [s for s in slices(kubectl, ns, "ext") if s["metadata"]["labels"].get(MANAGED) ==
-               "endpointslice-controller.k8s.io"]
-    assert managed == []
-    assert endpoints(kubectl, ns, "cname") is None and slices(kubectl, ns, "cname") == []
-    # the controllers never touch the Service-less user edits either
-    kubectl.ok("-n", ns, "annotate", "endpoints", "ext", "x=y")
+    # the user's Endpoints is mirrored into a slice (endpointslicemirroring), never rewritten
+    def mirrored():
+        return [s for s in slices(kubectl, ns, "ext")
+                if s["metadata"]["labels"].get(MANAGED) == "endpointslicemirroring-controller.k8s.io"]
+    wait_for(mirrored, what="the mirrored slice")
+    m = mirrored()[0]
+    assert m["metadata"]["labels"]["team"] == "a"
+    assert m["metadata"]["ownerReferences"][0]["kind"] == "Endpoints"
+    assert m["ports"] == [{"name": "web", "port": 80, "protocol": "TCP"}]
+    assert sorted((e["addresses"][0], e["conditions"]["ready"]) for e in m["endpoints"]) == [
+        ("1.2.3.4", True), ("1.2.3.5", False)]
     time.sleep(1)
-    assert endpoints(kubectl, ns, "ext")["subsets"][0]["addresses"] == [{"ip": "1.2.3.4"}]
-    assert endpoints(kubectl, ns, "ext")["metadata"]["resourceVersion"] != rv
-    # the kubernetes Service keeps its API-server-made Endpoints and slice
+    ep = endpoints(kubectl, ns, "ext")
+    assert ep["subsets"] == [{"addresses": [{"ip": "1.2.3.4"}], "notReadyAddresses": [{"ip": "1.2.3.5"}],
+                              "ports": [{"name": "web", "port": 80, "protocol": "TCP"}]}]
+    assert "endpoints.kubernetes.io/last-change-trigger-time" not in ep["metadata"].get("annotations", {})
+    assert [s for s in slices(kubectl, ns, "ext")
+            if s["metadata"]["labels"].get(MANAGED) == "endpointslice-controller.k8s.io"] == []
+    assert endpoints(kubectl, ns, "cname") is None and slices(kubectl, ns, "cname") == []
+    # edits of the user's Endpoints follow into the mirror; skip-mirror takes it away
+    kubectl.ok("-n", ns, "patch", "endpoints", "ext", "--type=json",
+               "-p", json.dumps([{"op": "add", "path": "/subsets/0/addresses/-", "value": {"ip": "1.2.3.6"}}]))
+    wait_for(lambda: mirrored() and len(mirrored()[0]["endpoints"]) == 3, what="the mirror to follow")
+    assert len(endpoints(kubectl, ns, "ext")["subsets"][0]["addresses"]) == 2
+    kubectl.ok("-n", ns, "label", "endpoints", "ext", "endpointslice.kubernetes.io/skip-mirror=true")
+    wait_for(lambda: not mirrored(), what="skip-mirror to remove the mirror")
+    # the kubernetes Service keeps its API-server-made Endpoints and slice, not mirrored
     k = kubectl.ok("-n", "default", "get", "endpoints", "kubernetes", "-o", "json").json()
     assert k["subsets"][0]["ports"][0]["port"] == server.port
-    ks = kubectl.ok("-n", "default", "get", "endpointslices", "kubernetes", "-o", "json").json()
-    assert MANAGED not in ks["metadata"].get("labels", {})
+    ks = kubectl.ok("-n", "default", "get", "endpointslices", "-l", ES_LABEL + "=kubernetes", "-o", "json").json()
+    assert [s["metadata"]["name"] for s in ks["items"]] == ["kubernetes"]
+    assert MANAGED not in ks["items"][0]["metadata"].get("labels", {})
 
 
 def test_service_deleted_takes_endpoints_and_slices(kubectl, ns):
@@ -303,3 +317,66 @@ def test_service_deleted_takes_endpoints_and_slices(kubectl, ns):
     wait_for(lambda: len(slice_endpoints(slices(kubectl, ns, "gone"))) == 2, what="slices of the new Service")
     uid = kubectl.ok("-n", ns, "get", "svc", "gone", "-o", "jsonpath={.metadata.uid}").out
     assert all(s["metadata"]["ownerReferences"][0]["uid"] == uid for s in slices(kubectl, ns, "gone"))
+
+
+def test_over_capacity_truncated_at_1000(tmp_path):
+    """1,001 pods: the Endpoints keeps 1,000 addresses and says so; the slices list all of them."""
+    srv = Server(tmp_path / "big", args=["--sim-nodes", "10"]).start()
+    try:
+        k = Kubectl(srv, tmp_path / "kcache", tmp_path)
+        apply(k, "default", deployment("huge", 1001, [{"containerPort": 80}],
+                                       {"containers": [{"name": "c", "image": "nginx", "ports": [{"containerPort": 80}],
+                                                        "resources": {"requests": {"cpu": "1m"}}}]}),
+              service("huge", {"app": "huge"}, [{"port": 80}]))
+
+        def count():
+            ep = endpoints(k, "default", "huge") or {}
+            return len(ready_ips(ep)), ep.get("metadata", {}).get("annotations", {})
+        wait_for(lambda: count()[0] == 1000 and len(slice_endpoints(slices(k, "default", "huge"))) == 1001,
+                 timeout=120, interval=0.5, what="1,000 addresses and 1,001 slice endpoints")
+        assert count()[1].get("endpoints.kubernetes.io/over-capacity") == "truncated"
+        items = slices(k, "default", "huge")
+        assert len(items) >= 11 and all(len(s["endpoints"]) <= 100 for s in items)
+        k.ok("scale", "deployment", "huge", "--replicas=999")
+        wait_for(lambda: count()[0] == 999 and "endpoints.kubernetes.io/over-capacity" not in count()[1],
+                 timeout=60, interval=0.5, what="the annotation to go below capacity")
+    finally:
+        srv.stop()
+
+
+def test_zone_from_the_node_label(kubectl, ns):
+    nodes = kubectl.ok("get", "nodes", "-o", "jsonpath={.items[*].metadata.name}").out.split()
+    for i, n in enumerate(nodes):
+        kubectl.ok("label", "node", n, "--overwrite", "topology.kubernetes.io/zone=zone-%d" % i)
+    zone_of = {n: "zone-%d" % i for i, n in enumerate(nodes)}
+    apply(kubectl, ns, deployment("z", 3, [{"containerPort": 80}]), service("z", {"app": "z"}, [{"port": 80}]))
+    wait_for(lambda: len([e for e in slice_endpoints(slices(kubectl, ns, "z")) if e["conditions"]["ready"]]) == 3,
+             timeout=30, what="3 ready slice endpoints")
+    for e in slice_endpoints(slices(kubectl, ns, "z")):
+        assert e["zone"] == zone_of[e["nodeName"]]
+
+
+def test_restart_rewrites_nothing(tmp_path):
+    """Minimal churn: after a restart the controllers find their Endpoints and slices current."""
+    srv = Server(tmp_path / "re", args=["--sim-nodes", "2"]).start()
+    try:
+        k = Kubectl(srv, tmp_path / "kcache", tmp_path)
+        apply(k, "default", deployment("keep", 4, [{"name": "http", "containerPort": 8080}]),
+              service("keep", {"app": "keep"}, [{"name": "http", "port": 80, "targetPort": "http"}]))
+        wait_for(lambda: len(ready_ips(endpoints(k, "default", "keep"))) == 4, timeout=30, what="4 endpoints")
+        wait_for(lambda: len([e for e in slice_endpoints(slices(k, "default", "keep"))
+                              if e["conditions"]["ready"]]) == 4, what="4 ready slice endpoints")
+        time.sleep(1)
+
+        def versions():
+            ep = endpoints(k, "default", "keep")["metadata"]["resourceVersion"]
+            return ep, sorted((s["metadata"]["name"], s["metadata"]["resourceVersion"])
+                              for s in slices(k, "default", "keep"))
+        before = versions()
+        assert srv.stop() == 0
+        srv.start()
+        wait_for(lambda: k("get", "nodes").rc == 0, what="the API after the restart")
+        time.sleep(3)
+        assert versions() == before
+    finally:
+        srv.stop()

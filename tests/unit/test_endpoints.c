@@ -21,10 +21,10 @@ static json_t *svc_port(const char *name, json_t *target, const char *proto)
 
 Test(ep_rules, find_port_numeric_named_and_sidecar)
 {
-    json_t *spec = json_pack("{s:[{s:s,s:[o,o]}],s:[{s:s,s:[o]},{s:s,s:s,s:[o]}]}", "containers", "name", "app",
-                             "ports", port("http", 8080, "TCP"), port("dns", 53, "UDP"), "initContainers", "name",
-                             "plain", "ports", port("side", 7000, "TCP"), "name", "sidecar", "restartPolicy",
-                             "Always", "ports", port("side", 7001, "TCP"));
+    json_t *spec = json_pack("{s:[{s:s,s:[o,o]}],s:[{s:s,s:[o]},{s:s,s:s,s:[o]}]}", "containers", "name",
+                             "app", "ports", port("http", 8080, "TCP"), port("dns", 53, "UDP"),
+                             "initContainers", "name", "plain", "ports", port("side", 7000, "TCP"), "name",
+                             "sidecar", "restartPolicy", "Always", "ports", port("side", 7001, "TCP"));
     json_t *p;
     cr_assert_eq(kc_ep_find_port(spec, p = svc_port("a", json_integer(9090), "TCP")), 9090);
     json_decref(p);
@@ -45,22 +45,23 @@ Test(ep_rules, find_port_numeric_named_and_sidecar)
 
 /* A pod document: name, IP ("" for none), ready, deleting, phase, container port number for
  * "http", hostname/subdomain (NULL for none). */
-static json_t *pod_doc(const char *name, const char *ip, bool ready, bool deleting, const char *phase, int http,
-                       const char *hostname, const char *subdomain)
+static json_t *pod_doc(const char *name, const char *ip, bool ready, bool deleting, const char *phase,
+                       int http, const char *hostname, const char *subdomain)
 {
     char uid[64];
     snprintf(uid, sizeof uid, "uid-%s", name);
     json_t *d = json_pack("{s:{s:s,s:s,s:s,s:{s:s}},s:{s:s,s:[{s:s,s:[o]}]},s:{s:s,s:[{s:s,s:s,s:s}]}}",
-                          "metadata", "name", name, "namespace", "ns", "uid", uid, "labels", "app", "web", "spec",
-                          "nodeName", "n1", "containers", "name", "c", "ports", port("http", http, "TCP"), "status",
-                          "phase", phase, "conditions", "type", "Ready", "status", ready ? "True" : "False",
-                          "lastTransitionTime", "2026-01-01T00:00:00Z");
+                          "metadata", "name", name, "namespace", "ns", "uid", uid, "labels", "app", "web",
+                          "spec", "nodeName", "n1", "containers", "name", "c", "ports",
+                          port("http", http, "TCP"), "status", "phase", phase, "conditions", "type", "Ready",
+                          "status", ready ? "True" : "False", "lastTransitionTime", "2026-01-01T00:00:00Z");
     if (*ip) {
         json_object_set_new(json_object_get(d, "status"), "podIP", json_string(ip));
         json_object_set_new(json_object_get(d, "status"), "podIPs", json_pack("[{s:s}]", "ip", ip));
     }
     if (deleting)
-        json_object_set_new(json_object_get(d, "metadata"), "deletionTimestamp", json_string("2026-01-01T00:00:05Z"));
+        json_object_set_new(json_object_get(d, "metadata"), "deletionTimestamp",
+                            json_string("2026-01-01T00:00:05Z"));
     if (hostname) json_object_set_new(json_object_get(d, "spec"), "hostname", json_string(hostname));
     if (subdomain) json_object_set_new(json_object_get(d, "spec"), "subdomain", json_string(subdomain));
     return d;
@@ -68,9 +69,10 @@ static json_t *pod_doc(const char *name, const char *ip, bool ready, bool deleti
 
 static void svc_of(kc_ep_svc *s, const char *cluster_ip, bool publish, json_t *ports)
 {
-    json_t *d = json_pack("{s:{s:s,s:s,s:s,s:s},s:{s:s,s:{s:s},s:o,s:b}}", "metadata", "name", "web", "namespace",
-                          "ns", "uid", "svc-uid", "creationTimestamp", "2026-01-01T00:00:00Z", "spec", "clusterIP",
-                          cluster_ip, "selector", "app", "web", "ports", ports, "publishNotReadyAddresses", publish);
+    json_t *d =
+        json_pack("{s:{s:s,s:s,s:s,s:s},s:{s:s,s:{s:s},s:o,s:b}}", "metadata", "name", "web", "namespace",
+                  "ns", "uid", "svc-uid", "creationTimestamp", "2026-01-01T00:00:00Z", "spec", "clusterIP",
+                  cluster_ip, "selector", "app", "web", "ports", ports, "publishNotReadyAddresses", publish);
     kc_ep_svc_init(s, d);
 }
 
@@ -117,13 +119,17 @@ Test(ep_rules, subsets_group_by_resolved_ports)
     kc_ep_pod *v[] = {&a, &b, &c, &t};
     json_t *ss = kc_ep_subsets(&s, v, 4);
     char *got = dump(ss);
-    const char *want =
-        "[{\"addresses\":[{\"ip\":\"10.0.0.1\",\"nodeName\":\"n1\",\"targetRef\":{\"kind\":\"Pod\",\"name\":\"b\","
-        "\"namespace\":\"ns\",\"uid\":\"uid-b\"}},{\"ip\":\"10.0.0.2\",\"nodeName\":\"n1\",\"targetRef\":{\"kind\":"
-        "\"Pod\",\"name\":\"a\",\"namespace\":\"ns\",\"uid\":\"uid-a\"}}],\"ports\":[{\"name\":\"http\",\"port\":8080,"
-        "\"protocol\":\"TCP\"}]},{\"notReadyAddresses\":[{\"ip\":\"10.0.0.3\",\"nodeName\":\"n1\",\"targetRef\":{"
-        "\"kind\":\"Pod\",\"name\":\"c\",\"namespace\":\"ns\",\"uid\":\"uid-c\"}}],\"ports\":[{\"name\":\"http\","
-        "\"port\":8081,\"protocol\":\"TCP\"}]}]";
+    const char *want = "[{\"addresses\":[{\"ip\":\"10.0.0.1\",\"nodeName\":\"n1\",\"targetRef\":{\"kind\":"
+                       "\"Pod\",\"name\":\"b\","
+                       "\"namespace\":\"ns\",\"uid\":\"uid-b\"}},{\"ip\":\"10.0.0.2\",\"nodeName\":\"n1\","
+                       "\"targetRef\":{\"kind\":"
+                       "\"Pod\",\"name\":\"a\",\"namespace\":\"ns\",\"uid\":\"uid-a\"}}],\"ports\":[{"
+                       "\"name\":\"http\",\"port\":8080,"
+                       "\"protocol\":\"TCP\"}]},{\"notReadyAddresses\":[{\"ip\":\"10.0.0.3\",\"nodeName\":"
+                       "\"n1\",\"targetRef\":{"
+                       "\"kind\":\"Pod\",\"name\":\"c\",\"namespace\":\"ns\",\"uid\":\"uid-c\"}}],\"ports\":["
+                       "{\"name\":\"http\","
+                       "\"port\":8081,\"protocol\":\"TCP\"}]}]";
     cr_assert_str_eq(got, want);
     free(got);
     json_decref(ss);
@@ -150,9 +156,9 @@ Test(ep_rules, headless_without_ports_keeps_addresses)
     cr_assert_eq(json_array_size(ss), 1);
     json_t *sub = json_array_get(ss, 0);
     cr_assert_null(json_object_get(sub, "ports"));
-    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(sub, "addresses"), 0),
-                                                       "hostname")),
-                     "web-0");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(json_object_get(sub, "addresses"), 0), "hostname")),
+        "web-0");
     json_decref(ss);
     json_t *l = kc_ep_labels(&s);
     cr_assert_not_null(json_object_get(l, KC_EP_HEADLESS));
@@ -164,7 +170,8 @@ Test(ep_rules, headless_without_ports_keeps_addresses)
 static json_t *addrs(int n)
 {
     json_t *a = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(a, json_pack("{s:i}", "i", i));
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:i}", "i", i));
     return a;
 }
 
@@ -218,4 +225,44 @@ Test(ep_rules, trigger_time_tracks_changes)
     kc_ep_pod_release(&a);
     kc_ep_svc_release(&s);
     kc_ep_trigger_release(&t);
+}
+
+static kc_obj *pod_obj(json_t *doc, const char *rv)
+{
+    json_object_set_new(json_object_get(doc, "metadata"), "resourceVersion", json_string(rv));
+    kc_obj *o = kc_obj_build(kc_resource_find("", "v1", "pods"), doc);
+    json_decref(doc);
+    return o;
+}
+
+Test(ep_cache, pod_facts_by_revision_and_label_keys)
+{
+    kc_ep_podcache c;
+    kc_ep_podcache_init(&c);
+    kc_obj *o1 = pod_obj(pod_doc("a", "10.0.0.2", false, false, "Running", 8080, "h", "web"), "5");
+    kc_obj *o2 = pod_obj(pod_doc("a", "10.0.0.2", true, false, "Running", 8080, "h", "web"), "6");
+    kc_ep_pod p;
+    kc_ep_podcache_get(&c, o1, &p);
+    cr_assert(!p.ready && p.has_ip && !strcmp(p.hostname, "h"));
+    /* the trimmed copy still resolves ports and IPs */
+    json_t *sp = svc_port("a", json_string("http"), "TCP");
+    cr_assert_eq(kc_ep_find_port(json_object_get(p.doc, "spec"), sp), 8080);
+    json_decref(sp);
+    cr_assert_str_eq(kc_ep_pod_ip(&p, false), "10.0.0.2");
+    kc_ep_pod_release(&p);
+    bool changed, relabeled;
+    kc_ep_pod_update(&c, o1, o2, &changed, &relabeled);
+    cr_assert(changed && !relabeled, "readiness moved, labels did not");
+    kc_ep_podcache_get(&c, o2, &p);
+    cr_assert(p.ready);
+    kc_ep_pod_release(&p);
+    char *keys[4];
+    size_t n = kc_ep_label_index(o1, keys, 4);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(keys[0], "ns\x1f"
+                              "app=web");
+    free(keys[0]);
+    cr_assert_eq(kc_ep_label_index(o1, keys, 0), 0);
+    kc_obj_unref(o1), kc_obj_unref(o2);
+    kc_ep_podcache_release(&c);
 }
