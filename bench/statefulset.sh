@@ -67,12 +67,14 @@ import json, sys, time, urllib.request
 port, name, n, bound, t0 = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1", float(sys.argv[5])
 base = "http://127.0.0.1:%s/api/v1/namespaces/default/" % port
 get = lambda p: json.load(urllib.request.urlopen(base + p))
-ready_at = bound_at = None
+ready_at = bound_at = first_at = None
 while time.time() - t0 < 600:
     if ready_at is None:
         pods = get("pods?labelSelector=app%3D" + name)["items"]
         ok = [p for p in pods if any(c["type"] == "Ready" and c["status"] == "True"
                                      for c in p.get("status", {}).get("conditions", []))]
+        if ok and first_at is None:
+            first_at = time.time() - t0
         if len(ok) >= n:
             ready_at = time.time() - t0
     if bound and bound_at is None:
@@ -82,7 +84,8 @@ while time.time() - t0 < 600:
     if ready_at is not None and (bound_at is not None or not bound):
         break
     time.sleep(0.01)
-print("%.3f %s" % (ready_at if ready_at is not None else -1, "%.3f" % bound_at if bound_at is not None else "-"))
+print("%.3f %s %.3f" % (ready_at if ready_at is not None else -1, "%.3f" % bound_at if bound_at is not None else "-",
+                       first_at if first_at is not None else -1))
 PY
 }
 
@@ -94,7 +97,7 @@ for _ in $(seq 300); do [[ $("${K[@]}" get nodes --no-headers 2>/dev/null | grep
 manifest big "$REPLICAS" Parallel 1 >"$TMP/big.yaml"
 t0=$EPOCHREALTIME
 "${K[@]}" apply -f "$TMP/big.yaml" >/dev/null
-read -r par_ready par_bound < <(wait_ready big "$REPLICAS" "$BOUND" "$t0")
+read -r par_ready par_bound _ < <(wait_ready big "$REPLICAS" "$BOUND" "$t0")
 par_cpu=$(cpu)
 par_rss=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
 stop_server
@@ -105,14 +108,15 @@ for _ in $(seq 300); do [[ $("${K[@]}" get nodes --no-headers 2>/dev/null | grep
 manifest seq "$ORDERED" OrderedReady 1 >"$TMP/seq.yaml"
 t0=$EPOCHREALTIME
 "${K[@]}" apply -f "$TMP/seq.yaml" >/dev/null
-read -r ord_ready _ < <(wait_ready seq "$ORDERED" 0 "$t0")
+read -r ord_ready _ ord_first < <(wait_ready seq "$ORDERED" 0 "$t0")
 stop_server
 
-python3 - "$REPLICAS" "$NODES" "$par_ready" "$par_bound" "$par_cpu" "$par_rss" "$ORDERED" "$ord_ready" "$BOUND" <<'PY'
+python3 - "$REPLICAS" "$NODES" "$par_ready" "$par_bound" "$par_cpu" "$par_rss" "$ORDERED" "$ord_ready" "$BOUND" "$ord_first" <<'PY'
 import sys
-n, nodes, ready, bound, cpu, rss, m, oready, want_bound = sys.argv[1:10]
-n, m, ready, oready = int(n), int(m), float(ready), float(oready)
-per = oready / m * 1000
+n, nodes, ready, bound, cpu, rss, m, oready, want_bound, ofirst = sys.argv[1:11]
+n, m, ready, oready, ofirst = int(n), int(m), float(ready), float(oready), float(ofirst)
+per = (oready - ofirst) / (m - 1) * 1000  # steady state: first pod Ready to last pod Ready
+naive = oready / m * 1000                 # includes kubectl apply and the first claim's provisioning
 print("| measure | goal | result | |")
 print("|---|---|---|---|")
 print("| %d replicas, Parallel, 1 claim template, %s nodes: apply to all pods Ready | < 10 s | **%.2f s** (server CPU %s s, peak RSS %.0f MiB) | %s |"
@@ -122,6 +126,6 @@ if want_bound == "1":
     print("| ... and all claims Bound | < 10 s | **%s** | %s |" % ("%.2f s" % b if b >= 0 else "not reached", "PASS" if 0 <= b < 10 else "FAIL"))
 else:
     print("| ... and all claims Bound | < 10 s | not measured (BOUND=0: no PV controller in this build) | |")
-print("| OrderedReady, %d pods, pod startup 100 ms: time per ordinal | <= 120 ms | **%.0f ms** (%.2f s for %d pods) | %s |"
-      % (m, per, oready, m, "PASS" if per <= 120 else "FAIL"))
+print("| OrderedReady, %d pods with claims, pod startup 100 ms: time per ordinal (Ready to next Ready) | <= 120 ms | **%.0f ms** (apply to last Ready / %d: %.0f ms) | %s |"
+      % (m, per, m, naive, "PASS" if per <= 120 else "FAIL"))
 PY
