@@ -19,11 +19,9 @@
 #include "controllers/daemonset_int.h"
 #include "controllers/framework.h"
 #include "lib/xalloc.h"
-#include <stdarg.h>
 #include <stdio.h>
 
 #define WORKERS 2 /* --concurrent-daemonset-syncs */
-#define MAX_PAR 32
 #define BACKOFF_START_MS 1000
 #define BACKOFF_MAX_MS (15 * 60 * 1000)
 
@@ -337,108 +335,6 @@ static void ds_delete(void *ud, const kc_obj *o)
 
 /* ---- concurrent calls and events ---- */
 
-typedef struct par {
-    size_t n, next;
-    void (*fn)(void *ctx, size_t i);
-    void *ctx;
-} par;
-
-static void *par_run(void *p)
-{
-    par *w = p;
-    size_t i;
-    while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->n)
-        w->fn(w->ctx, i);
-    return NULL;
-}
-
-void kc_ds_parallel(size_t n, void (*fn)(void *, size_t), void *ctx)
-{
-    par w = {n, 0, fn, ctx};
-    size_t nt = n < MAX_PAR ? n : MAX_PAR, started = 0;
-    pthread_t t[MAX_PAR];
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    for (size_t i = 1; i < nt; i++)
-        if (pthread_create(&t[started], &attr, par_run, &w) == 0) started++;
-    pthread_attr_destroy(&attr);
-    par_run(&w);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(t[i], NULL);
-}
-
-typedef struct ds_event {
-    kc_obj *about;
-    const char *type, *reason; /* static strings */
-    char *msg;
-    struct ds_event *next;
-} ds_event;
-
-void kc_ds_event(kc_dsctl *d, const kc_obj *about, const char *type, const char *reason, const char *fmt, ...)
-{
-    ds_event *e = xcalloc(1, sizeof *e);
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&e->msg, fmt, ap) < 0) e->msg = NULL;
-    va_end(ap);
-    if (!e->msg) {
-        free(e);
-        return;
-    }
-    kc_obj_ref(about);
-    e->about = (kc_obj *)about;
-    e->type = type;
-    e->reason = reason;
-    pthread_mutex_lock(&d->evmu);
-    *d->evtail = e;
-    d->evtail = &e->next;
-    pthread_cond_signal(&d->evcv);
-    pthread_mutex_unlock(&d->evmu);
-}
-
-typedef struct evbatch {
-    kc_dsctl *d;
-    ds_event **v;
-} evbatch;
-
-static void write_event(void *ctx, size_t i)
-{
-    evbatch *b = ctx;
-    ds_event *e = b->v[i];
-    kc_event(b->d->rec, e->about, e->type, e->reason, "%s", e->msg);
-    kc_obj_unref(e->about);
-    free(e->msg);
-    free(e);
-}
-
-/* Takes every queued event and writes them concurrently; until stopped and drained. */
-static void *event_thread(void *p)
-{
-    kc_dsctl *d = p;
-    for (;;) {
-        pthread_mutex_lock(&d->evmu);
-        while (!d->evhead && !d->evstop)
-            pthread_cond_wait(&d->evcv, &d->evmu);
-        ds_event *list = d->evhead;
-        d->evhead = NULL;
-        d->evtail = &d->evhead;
-        bool stop = d->evstop;
-        pthread_mutex_unlock(&d->evmu);
-        size_t n = 0;
-        for (ds_event *e = list; e; e = e->next)
-            n++;
-        if (!n && stop) return NULL;
-        ds_event **v = xcalloc(n + 1, sizeof *v);
-        n = 0;
-        for (ds_event *e = list; e; e = e->next)
-            v[n++] = e;
-        evbatch b = {d, v};
-        kc_ds_parallel(n, write_event, &b);
-        free(v);
-    }
-}
-
 /* ---- start and stop ---- */
 
 /* The runner waits for the informers' first lists, which need the server loop: not on the
@@ -459,9 +355,6 @@ void *kc_daemonset_start(kc_client *c)
     d->POD = kc_resource_find("", "v1", "pods");
     d->CR = kc_resource_find("apps", "v1", "controllerrevisions");
     pthread_mutex_init(&d->mu, NULL);
-    pthread_mutex_init(&d->evmu, NULL);
-    pthread_cond_init(&d->evcv, NULL);
-    d->evtail = &d->evhead;
     d->exp = kc_expectations_new();
     d->rec = kc_recorder_new(c, "daemonset-controller", NULL);
     d->ctl = kc_controller_new("daemonset", WORKERS, kc_ds_sync, d);
@@ -481,7 +374,6 @@ void *kc_daemonset_start(kc_client *c)
     kc_informer_start(d->pods);
     kc_informer_start(d->nodes);
     kc_informer_start(d->revs);
-    pthread_create(&d->evthread, NULL, event_thread, d);
     pthread_create(&d->starter, NULL, starter, d);
     return d;
 }
@@ -513,11 +405,6 @@ void kc_daemonset_stop(void *ctl)
     kc_informer_stop(d->revs);
     pthread_join(d->starter, NULL);
     kc_controller_free(d->ctl);
-    pthread_mutex_lock(&d->evmu);
-    d->evstop = true;
-    pthread_cond_signal(&d->evcv);
-    pthread_mutex_unlock(&d->evmu);
-    pthread_join(d->evthread, NULL);
     kc_informer_free(d->dss);
     kc_informer_free(d->pods);
     kc_informer_free(d->nodes);
@@ -526,8 +413,6 @@ void kc_daemonset_stop(void *ctl)
     kc_expectations_free(d->exp);
     free_maps(d);
     pthread_mutex_destroy(&d->mu);
-    pthread_mutex_destroy(&d->evmu);
-    pthread_cond_destroy(&d->evcv);
     kc_client_free(d->c);
     free(d);
 }

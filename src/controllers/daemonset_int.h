@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#define KC_DS_MAX_PAR 32 /* concurrent API calls of one sync (kc_parallel) */
+
 #define KC_DS_BURST 500 /* creates or deletes per sync (burstReplicas, semantics 0.11) */
 #define KC_DS_HASH_LABEL "controller-revision-hash"
 #define KC_DS_GEN_LABEL "pod-template-generation"
@@ -128,19 +130,7 @@ typedef struct kc_dsctl {
     kc_map dels;        /* pod key -> owner key: deletions expected */
     kc_map backoff;     /* "<ds key>/<node>" -> failed-pod backoff entry */
     pthread_t starter;
-    struct ds_event *evhead, **evtail; /* events waiting for the event thread (under evmu) */
-    pthread_mutex_t evmu;
-    pthread_cond_t evcv;
-    bool evstop;
-    pthread_t evthread;
 } kc_dsctl;
-
-/* Records an event off the caller's path (upstream's broadcaster is asynchronous too): the event
- * thread writes queued events concurrently, so a burst of creates does not wait for its events. */
-void kc_ds_event(kc_dsctl *d, const kc_obj *about, const char *type, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-/* fn(ctx, i) for every i in [0, n), on up to 32 threads (the caller's included). */
-void kc_ds_parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
 
 /* Snapshot of every node's facts (references), array owned by the caller. */
 size_t kc_ds_nodes(kc_dsctl *d, kc_ds_node ***out);

@@ -15,6 +15,8 @@
  *   status (4.7) written through the status subresource when it changes; observedGeneration
  *   only moves when the sync could act (expectations satisfied)
  *   returns the delay until availability or a failed-pod backoff next changes, if any. */
+#include "client/events.h"
+#include "lib/parallel.h"
 #include "api/selector.h"
 #include "controllers/daemonset_int.h"
 #include "controllers/deployment_hash.h"
@@ -370,11 +372,11 @@ static void create_one(void *ctx, size_t i)
     kc_obj *pod = NULL;
     kc_err err = KC_ERR_INIT;
     if (kc_client_create(b->d->c, b->d->POD, b->v->o->ns, doc, &pod, &err) == 0) {
-        kc_ds_event(b->d, b->v->o, "Normal", "SuccessfulCreate", "Created pod: %s", pod->name);
+        kc_event(b->d->rec, b->v->o, "Normal", "SuccessfulCreate", "Created pod: %s", pod->name);
     } else {
         kc_creation_observed(b->d->exp, b->v->o->key); /* no pod will be observed */
         if (!(err.reason == KC_EFORBIDDEN && strstr(err.msg, "being terminated"))) {
-            kc_ds_event(b->d, b->v->o, "Warning", "FailedCreate", "Error creating: %s", err.msg);
+            kc_event(b->d->rec, b->v->o, "Warning", "FailedCreate", "Error creating: %s", err.msg);
             batch_fail(b, &err);
         }
     }
@@ -406,7 +408,7 @@ static void create_pods(kc_dsctl *d, dsview *v, const char **nodes, int n, actio
     for (int size = 1; done < n && !a->failed; done += size, size *= 2) {
         if (size > n - done) size = n - done;
         b.nodes = nodes + done;
-        kc_ds_parallel((size_t)size, create_one, &b);
+        kc_parallel((size_t)size, KC_DS_MAX_PAR, create_one, &b);
     }
     for (int i = done; i < n; i++)
         kc_creation_observed(d->exp, v->o->key);
@@ -420,11 +422,11 @@ static void delete_one(void *ctx, size_t i)
     const kc_obj *pod = b->pods[i]->o;
     kc_err err = KC_ERR_INIT;
     if (kc_client_delete(b->d->c, b->d->POD, pod->ns, pod->name, b->opts, &err) == 0) {
-        kc_ds_event(b->d, b->v->o, "Normal", "SuccessfulDelete", "Deleted pod: %s", pod->name);
+        kc_event(b->d->rec, b->v->o, "Normal", "SuccessfulDelete", "Deleted pod: %s", pod->name);
     } else {
         kc_ds_deletion_observed(b->d, pod->key);
         if (err.reason != KC_ENOTFOUND) {
-            kc_ds_event(b->d, b->v->o, "Warning", "FailedDelete", "Error deleting: %s", err.msg);
+            kc_event(b->d->rec, b->v->o, "Warning", "FailedDelete", "Error deleting: %s", err.msg);
             batch_fail(b, &err);
         }
     }
@@ -437,7 +439,7 @@ static void delete_pods_opts(kc_dsctl *d, dsview *v, kc_ds_pod **pods, int n, js
     for (int i = 0; i < n; i++)
         kc_ds_expect_deletion(d, v->o->key, pods[i]->o->key);
     batch b = {d, v, NULL, NULL, pods, opts, PTHREAD_MUTEX_INITIALIZER, a};
-    kc_ds_parallel((size_t)n, delete_one, &b);
+    kc_parallel((size_t)n, KC_DS_MAX_PAR, delete_one, &b);
     a->deletes += n;
 }
 
@@ -459,11 +461,11 @@ static void report_terminal(kc_dsctl *d, dsview *v, const kc_ds_slot *s, kc_ds_p
     if (!s->should_continue) return;
     for (size_t j = 0; j < n; j++) {
         if (dels[j]->failed)
-            kc_ds_event(d, v->o, "Warning", "FailedDaemonPod",
+            kc_event(d->rec, v->o, "Warning", "FailedDaemonPod",
                         "Found failed daemon pod %s/%s on node %s, will try to kill it", v->o->ns, dels[j]->o->name,
                         s->name);
         else if (dels[j]->succeeded)
-            kc_ds_event(d, v->o, "Normal", "SucceededDaemonPod",
+            kc_event(d->rec, v->o, "Normal", "SucceededDaemonPod",
                         "Found succeeded daemon pod %s/%s on node %s, will try to delete it", v->o->ns,
                         dels[j]->o->name, s->name);
     }

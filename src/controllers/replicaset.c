@@ -15,11 +15,9 @@
 #include "controllers/framework.h"
 #include "controllers/replicaset_int.h"
 #include "lib/xalloc.h"
-#include <stdarg.h>
 #include <stdio.h>
 
 #define WORKERS 5  /* --concurrent-replicaset-syncs */
-#define MAX_PAR 64 /* concurrent API calls */
 
 typedef struct fact_entry {
     char *key;
@@ -344,108 +342,6 @@ static void rs_delete(void *ud, const kc_obj *o)
 
 /* ---- concurrent calls and events ---- */
 
-typedef struct par {
-    size_t n, next;
-    void (*fn)(void *ctx, size_t i);
-    void *ctx;
-} par;
-
-static void *par_run(void *p)
-{
-    par *w = p;
-    size_t i;
-    while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->n)
-        w->fn(w->ctx, i);
-    return NULL;
-}
-
-void kc_rs_parallel(size_t n, void (*fn)(void *, size_t), void *ctx)
-{
-    par w = {n, 0, fn, ctx};
-    size_t nt = n < MAX_PAR ? n : MAX_PAR, started = 0;
-    pthread_t t[MAX_PAR];
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    for (size_t i = 1; i < nt; i++)
-        if (pthread_create(&t[started], &attr, par_run, &w) == 0) started++;
-    pthread_attr_destroy(&attr);
-    par_run(&w);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(t[i], NULL);
-}
-
-typedef struct rs_event {
-    kc_obj *about;
-    const char *type, *reason; /* static strings */
-    char *msg;
-    struct rs_event *next;
-} rs_event;
-
-void kc_rs_event(kc_rsctl *r, const kc_obj *about, const char *type, const char *reason, const char *fmt, ...)
-{
-    rs_event *e = xcalloc(1, sizeof *e);
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&e->msg, fmt, ap) < 0) e->msg = NULL;
-    va_end(ap);
-    if (!e->msg) {
-        free(e);
-        return;
-    }
-    kc_obj_ref(about);
-    e->about = (kc_obj *)about;
-    e->type = type;
-    e->reason = reason;
-    pthread_mutex_lock(&r->evmu);
-    *r->evtail = e;
-    r->evtail = &e->next;
-    pthread_cond_signal(&r->evcv);
-    pthread_mutex_unlock(&r->evmu);
-}
-
-typedef struct evbatch {
-    kc_rsctl *r;
-    rs_event **v;
-} evbatch;
-
-static void write_event(void *ctx, size_t i)
-{
-    evbatch *b = ctx;
-    rs_event *e = b->v[i];
-    kc_event(b->r->rec, e->about, e->type, e->reason, "%s", e->msg);
-    kc_obj_unref(e->about);
-    free(e->msg);
-    free(e);
-}
-
-/* Takes every queued event and writes them concurrently; until stopped and drained. */
-static void *event_thread(void *p)
-{
-    kc_rsctl *r = p;
-    for (;;) {
-        pthread_mutex_lock(&r->evmu);
-        while (!r->evhead && !r->evstop)
-            pthread_cond_wait(&r->evcv, &r->evmu);
-        rs_event *list = r->evhead;
-        r->evhead = NULL;
-        r->evtail = &r->evhead;
-        bool stop = r->evstop;
-        pthread_mutex_unlock(&r->evmu);
-        size_t n = 0;
-        for (rs_event *e = list; e; e = e->next)
-            n++;
-        if (!n && stop) return NULL;
-        rs_event **v = xcalloc(n + 1, sizeof *v);
-        n = 0;
-        for (rs_event *e = list; e; e = e->next)
-            v[n++] = e;
-        evbatch b = {r, v};
-        kc_rs_parallel(n, write_event, &b);
-        free(v);
-    }
-}
-
 /* ---- start and stop ---- */
 
 /* The runner waits for the informers' first lists, which need the server loop: not on the
@@ -465,9 +361,6 @@ void *kc_replicaset_start(kc_client *c)
     r->RS = kc_resource_find("apps", "v1", "replicasets");
     r->POD = kc_resource_find("", "v1", "pods");
     pthread_mutex_init(&r->mu, NULL);
-    pthread_mutex_init(&r->evmu, NULL);
-    pthread_cond_init(&r->evcv, NULL);
-    r->evtail = &r->evhead;
     r->exp = kc_expectations_new();
     r->rec = kc_recorder_new(c, "replicaset-controller", NULL);
     r->ctl = kc_controller_new("replicaset", WORKERS, kc_rs_sync, r);
@@ -480,7 +373,6 @@ void *kc_replicaset_start(kc_client *c)
     kc_informer_add_handlers(r->pods, &podh, r);
     kc_informer_start(r->rss);
     kc_informer_start(r->pods);
-    pthread_create(&r->evthread, NULL, event_thread, r);
     pthread_create(&r->starter, NULL, starter, r);
     return r;
 }
@@ -512,19 +404,12 @@ void kc_replicaset_stop(void *ctl)
     kc_informer_stop(r->pods);
     pthread_join(r->starter, NULL);
     kc_controller_free(r->ctl);
-    pthread_mutex_lock(&r->evmu);
-    r->evstop = true;
-    pthread_cond_signal(&r->evcv);
-    pthread_mutex_unlock(&r->evmu);
-    pthread_join(r->evthread, NULL);
     kc_informer_free(r->rss);
     kc_informer_free(r->pods);
     kc_recorder_free(r->rec);
     kc_expectations_free(r->exp);
     free_maps(r);
     pthread_mutex_destroy(&r->mu);
-    pthread_mutex_destroy(&r->evmu);
-    pthread_cond_destroy(&r->evcv);
     kc_client_free(r->c);
     free(r);
 }

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#define KC_RS_MAX_PAR 64 /* concurrent API calls of one sync (kc_parallel) */
+
 #define KC_RS_BURST 500 /* creates or deletes per sync (burstReplicas) */
 
 /* What the controller needs to know about one pod revision, read once from its JSON. */
@@ -73,19 +75,7 @@ typedef struct kc_rsctl {
     kc_map sels;        /* rs key -> parsed selector of its last revision */
     kc_map written;     /* rs key -> the status this controller last wrote */
     pthread_t starter;
-    struct rs_event *evhead, **evtail; /* events waiting for the event thread (under evmu) */
-    pthread_mutex_t evmu;
-    pthread_cond_t evcv;
-    bool evstop;
-    pthread_t evthread;
 } kc_rsctl;
-
-/* Records an event off the caller's path (upstream's broadcaster is asynchronous too): the event
- * thread writes queued events concurrently. */
-void kc_rs_event(kc_rsctl *r, const kc_obj *about, const char *type, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-/* fn(ctx, i) for every i in [0, n), on up to 64 threads (the caller's included). */
-void kc_rs_parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
 
 /* The sync of one ReplicaSet key (semantics 1.3); the runner's kc_sync_fn. */
 int kc_rs_sync(void *ud, const char *key);

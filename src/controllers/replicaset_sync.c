@@ -9,6 +9,8 @@
  *     > 0: deletes of the first diff pods in ranking order (1.4), issued concurrently
  *   status (1.5) written through the status subresource when it changes
  *   returns the delay until a Ready pod becomes Available (minReadySeconds), if any. */
+#include "client/events.h"
+#include "lib/parallel.h"
 #include "controllers/framework.h"
 #include "controllers/replicaset_int.h"
 #include "lib/xalloc.h"
@@ -201,11 +203,11 @@ static void create_one(void *ctx, size_t i)
     kc_obj *pod = NULL;
     kc_err err = KC_ERR_INIT;
     if (kc_client_create(b->r->c, b->r->POD, b->v->o->ns, b->docs[i], &pod, &err) == 0) {
-        kc_rs_event(b->r, b->v->o, "Normal", "SuccessfulCreate", "Created pod: %s", pod->name);
+        kc_event(b->r->rec, b->v->o, "Normal", "SuccessfulCreate", "Created pod: %s", pod->name);
     } else {
         kc_creation_observed(b->r->exp, b->v->o->key); /* no pod will be observed */
         if (!ns_terminating(&err)) {
-            kc_rs_event(b->r, b->v->o, "Warning", "FailedCreate", "Error creating: %s", err.msg);
+            kc_event(b->r->rec, b->v->o, "Warning", "FailedCreate", "Error creating: %s", err.msg);
             batch_fail(b, &err);
         }
     }
@@ -225,7 +227,7 @@ static int create_pods(kc_rsctl *r, const rsview *v, int n, kc_err *err)
         b.docs = docs + done;
         for (int i = 0; i < size; i++)
             b.docs[i] = kc_pod_from_template(v->tmpl, v->o, v->o->ns);
-        kc_rs_parallel((size_t)size, create_one, &b);
+        kc_parallel((size_t)size, KC_RS_MAX_PAR, create_one, &b);
         for (int i = 0; i < size; i++)
             json_decref(b.docs[i]);
     }
@@ -243,11 +245,11 @@ static void delete_one(void *ctx, size_t i)
     const kc_obj *pod = b->pods[i]->o;
     kc_err err = KC_ERR_INIT;
     if (kc_client_delete(b->r->c, b->r->POD, pod->ns, pod->name, NULL, &err) == 0) {
-        kc_rs_event(b->r, b->v->o, "Normal", "SuccessfulDelete", "Deleted pod: %s", pod->name);
+        kc_event(b->r->rec, b->v->o, "Normal", "SuccessfulDelete", "Deleted pod: %s", pod->name);
     } else {
         kc_rs_deletion_observed(b->r, pod->key);
         if (err.reason != KC_ENOTFOUND) {
-            kc_rs_event(b->r, b->v->o, "Warning", "FailedDelete", "Error deleting: %s", err.msg);
+            kc_event(b->r->rec, b->v->o, "Warning", "FailedDelete", "Error deleting: %s", err.msg);
             batch_fail(b, &err);
         }
     }
@@ -296,7 +298,7 @@ static int delete_pods(kc_rsctl *r, const rsview *v, podset *ps, int n, kc_err *
     }
     kc_rs_expect_deletions(r, v->o->key, ps->keep, (size_t)n);
     batch b = {r, v, NULL, ps->keep, PTHREAD_MUTEX_INITIALIZER, 0, KC_ERR_INIT};
-    kc_rs_parallel((size_t)n, delete_one, &b);
+    kc_parallel((size_t)n, KC_RS_MAX_PAR, delete_one, &b);
     if (!b.failed) return 0;
     *err = b.first;
     return -1;

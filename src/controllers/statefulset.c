@@ -16,7 +16,6 @@
 #include <stdio.h>
 
 #define WORKERS 5  /* --concurrent-statefulset-syncs */
-#define MAX_PAR 64 /* concurrent API calls in Parallel mode */
 
 /* ---- indexes ---- */
 
@@ -112,39 +111,6 @@ static void set_update(void *ud, const kc_obj *old, const kc_obj *cur)
 static void rev_delete(void *ud, const kc_obj *o)
 {
     enqueue_owner(ud, o);
-}
-
-/* ---- concurrent calls ---- */
-
-typedef struct par {
-    size_t n, next;
-    void (*fn)(void *ctx, size_t i);
-    void *ctx;
-} par;
-
-static void *par_run(void *p)
-{
-    par *w = p;
-    size_t i;
-    while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->n)
-        w->fn(w->ctx, i);
-    return NULL;
-}
-
-void kc_sts_parallel(size_t n, void (*fn)(void *, size_t), void *ctx)
-{
-    par w = {n, 0, fn, ctx};
-    size_t nt = n < MAX_PAR ? n : MAX_PAR, started = 0;
-    pthread_t t[MAX_PAR];
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    for (size_t i = 1; i < nt; i++)
-        if (pthread_create(&t[started], &attr, par_run, &w) == 0) started++;
-    pthread_attr_destroy(&attr);
-    par_run(&w);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(t[i], NULL);
 }
 
 /* ---- start and stop ---- */

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define KC_STS_MAX_PAR 64 /* concurrent API calls of one sync (kc_parallel) */
+
 #define KC_STS_POD_NAME_LABEL "statefulset.kubernetes.io/pod-name"
 #define KC_STS_POD_INDEX_LABEL "apps.kubernetes.io/pod-index"
 #define KC_STS_REVISION_LABEL "controller-revision-hash"
@@ -99,7 +101,5 @@ typedef struct kc_stsctl {
 } kc_stsctl;
 
 int kc_sts_sync(void *ud, const char *key);
-/* fn(ctx, i) for i in [0, n) on up to 64 threads (the caller's included). */
-void kc_sts_parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
 
 #endif

@@ -17,6 +17,7 @@
  *
  * OrderedReady runs the per-pod steps in sequence; Parallel runs them in slow-start batches of
  * concurrent calls (1, 2, 4, ...), a failing batch ending the sync. */
+#include "lib/parallel.h"
 #include "client/events.h"
 #include "client/informer.h"
 #include "controllers/framework.h"
@@ -513,7 +514,7 @@ static int run_all(sync_ctx *x, step_fn fn, kc_sts_pod **pods, size_t n, kc_err 
     for (size_t done = 0, size = 1; done < n && !x->failed; done += size, size *= 2) {
         if (size > n - done) size = n - done;
         pc.pods = pods + done;
-        kc_sts_parallel(size, par_step, &pc);
+        kc_parallel(size, KC_STS_MAX_PAR, par_step, &pc);
     }
     if (!x->failed) return 0;
     *err = x->first;

@@ -204,12 +204,14 @@ Test(client, recorder_aggregates_and_filters_spam)
     cr_assert_eq(kc_client_create(c, CM, "default", d, &o, &err), 0);
     json_decref(d);
     for (int i = 0; i < 3; i++) kc_event(r, o, "Normal", "Same", "always the same");
+    kc_recorder_flush(r);
     size_t n;
     json_t *ev = event_about(c, o->uid, "Same", &n);
     cr_assert_eq(n, 1, "repeats are aggregated into one Event");
     cr_assert_eq(json_integer_value(json_object_get(ev, "count")), 3);
     json_decref(ev);
     for (int i = 0; i < 40; i++) kc_event(r, o, "Warning", "Loop", "attempt %d failed", i);
+    kc_recorder_flush(r);
     json_decref(event_about(c, o->uid, "Loop", &n));
     cr_assert_eq(n, 22, "the burst of 25 per object (3 used already) caps a loop's events, got %zu", n);
     kc_obj_unref(o);
