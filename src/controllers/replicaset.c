@@ -288,8 +288,8 @@ static bool labels_equal(json_t *a, json_t *b)
 
 static bool refs_equal(const ctrlref *a, const ctrlref *b)
 {
-    return a->set == b->set && !strcmp(a->uid, b->uid) && !strcmp(a->kind, b->kind) &&
-           !strcmp(a->name, b->name);
+    if (a->set != b->set) return false;
+    return !a->set || (!strcmp(a->uid, b->uid) && !strcmp(a->kind, b->kind) && !strcmp(a->name, b->name));
 }
 
 static void pod_update(void *ud, const kc_obj *old, const kc_obj *cur)
