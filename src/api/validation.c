@@ -2415,6 +2415,25 @@ static void pv_rules(vctx *v, json_t *obj, json_t *old)
     if (old) pv_update(v, spec_of(obj), spec_of(old));
 }
 
+/* Endpoints (ValidateEndpoints): every address is an IP (ports and names are schema-checked). */
+static void endpoints_rules(vctx *v, json_t *obj, json_t *old)
+{
+    (void)old;
+    static const char *lists[] = {"addresses", "notReadyAddresses"};
+    json_t *sub, *a;
+    size_t i, j;
+    char p[VP];
+    json_array_foreach(json_object_get(obj, "subsets"), i, sub) for (int l = 0; l < 2; l++)
+        json_array_foreach(json_object_get(sub, lists[l]), j, a)
+    {
+        const char *ip = jstr(a, "ip");
+        if (!ip || !*ip)
+            required(v, pf(p, "subsets[%zu].%s[%zu].ip", i, lists[l], j), NULL);
+        else if (!valid_ip(ip))
+            invalid_str(v, pf(p, "subsets[%zu].%s[%zu].ip", i, lists[l], j), ip, IP_MSG);
+    }
+}
+
 /* ==== dispatch =============================================================================== */
 
 static void pod_rules(vctx *v, json_t *obj, json_t *old)
@@ -2431,6 +2450,7 @@ static const struct {
 } kind_rules[] = {
     {"", "Pod", pod_rules},
     {"", "Service", service_rules},
+    {"", "Endpoints", endpoints_rules},
     {"", "PersistentVolumeClaim", pvc_rules},
     {"", "PersistentVolume", pv_rules},
     {"apps", "Deployment", deployment_rules},

@@ -482,6 +482,16 @@ def test_invalid_name_422(kubectl, ns):
     assert "RFC 1123" in r.err
 
 
+def test_endpoints_addresses_must_be_ips_422(kubectl, ns):
+    ep = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "manual"},
+          "subsets": [{"addresses": [{"ip": "10.1.2.3"}, {"ip": "bogus"}], "ports": [{"port": 80}]}]}
+    r = kubectl.fail("-n", ns, "create", "-f", "-", input=json.dumps(ep))
+    assert 'The Endpoints "manual" is invalid: subsets[0].addresses[1].ip: Invalid value: "bogus": ' \
+           'must be a valid IP address' in r.err, r
+    ep["subsets"][0]["addresses"].pop()
+    kubectl.ok("-n", ns, "create", "-f", "-", input=json.dumps(ep))
+
+
 def test_invalid_label_value_422(kubectl, ns):
     r = kubectl.fail("-n", ns, "create", "-f", manifest("invalid-label.yaml"))
     assert 'The Deployment "badlabel" is invalid: ' in r.err
