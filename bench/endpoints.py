@@ -7,13 +7,16 @@
    Ready (the pod's Ready lastTransitionTime has whole seconds only, too coarse for this). Also
    reported: from the status patch sent to the slice event (includes the simulated kubelet). One
    round per gap in GAPS_MS (default 100 ms: changes one at a time; 10 ms: 100 changes/s into one
-   Service of PODS endpoints, every change rewriting its Endpoints and a slice).
+   Service of PODS endpoints, every change rewriting its Endpoints and a slice). The Service is
+   headless, so each ready pod also gets a DNS name (<dashed-ip>.prop.<ns>.svc.cluster.local) from
+   the server's cluster DNS: a poller queries the names of pods made ready until they answer, which
+   gives pod Ready event -> name answering in DNS.
 2. Build: SERVICES x PER_SVC running pods exist; SERVICES Services selecting them are created at
    once; time until every Service has PER_SVC ready endpoints in its EndpointSlices (and in its
    Endpoints), both seen through watches.
 SERVER_ARGS adds server flags (e.g. --controllers=*,-endpoints to see the cost of the Endpoints
 controller). Run: /usr/bin/python3 bench/endpoints.py (or bench/endpoints.sh)."""
-import http.client, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import http.client, json, os, shutil, signal, socket, struct, subprocess, tempfile, threading, time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KUBEC = os.environ.get("KUBEC_BIN", os.path.join(ROOT, "bin", "kubec"))
 NODES = int(os.environ.get("NODES", 120))
@@ -28,7 +31,7 @@ def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
-PORT = free_port(); TMP = tempfile.mkdtemp(prefix="kubec-ep-"); DATA = os.path.join(TMP, "data")
+PORT = free_port(); DNS_PORT = free_port(); TMP = tempfile.mkdtemp(prefix="kubec-ep-"); DATA = os.path.join(TMP, "data")
 
 
 def conn(timeout=120):
@@ -66,9 +69,35 @@ def pod(name, labels, gate):
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels}, "spec": spec}
 
 
-def service(name, selector):
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
-            "spec": {"selector": selector, "ports": [{"port": 80}]}}
+def service(name, selector, headless=False):
+    spec = {"selector": selector, "ports": [{"port": 80}]}
+    if headless: spec["clusterIP"] = "None"
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
+
+
+def dns_answers(sock, name):
+    """True when the server's DNS answers an A query for name with at least one record."""
+    q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    sock.sendto(q, ("127.0.0.1", DNS_PORT))
+    try:
+        r = sock.recv(4096)
+    except socket.timeout:
+        return False
+    return len(r) >= 12 and r[3] & 0xF == 0 and struct.unpack(">H", r[6:8])[0] > 0
+
+
+def dns_poller(ns, ips, t_patch, t_dns, lock, stop):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(0.05)
+    while not stop.is_set():
+        with lock:
+            todo = [(n, ips[n]) for n in t_patch if n in ips and n not in t_dns]
+        if not todo:
+            time.sleep(0.0005)
+        for n, ip in todo:
+            if dns_answers(sock, "%s.prop.%s.svc.cluster.local" % (ip.replace(".", "-"), ns)):
+                with lock: t_dns.setdefault(n, time.time())
 
 
 def namespace(name):
@@ -115,14 +144,16 @@ def ready_in_slices(ns, svc=None):
 
 def propagation(ns, gap_ms):
     namespace(ns)
-    create(conn(), "/api/v1/namespaces/%s/services" % ns, service("prop", {"app": "prop"}))
+    create(conn(), "/api/v1/namespaces/%s/services" % ns, service("prop", {"app": "prop"}, headless=True))
     parallel(PODS, lambda c, i: create(c, "/api/v1/namespaces/%s/pods" % ns, pod("p%04d" % i, {"app": "prop"}, True)))
     wait_until(lambda: len(ready_in_slices(ns, "prop")) == PODS, 120, "%d not-ready endpoints" % PODS)
-    t_ready, t_slice, t_patch = {}, {}, {}
+    t_ready, t_slice, t_patch, t_dns, ips = {}, {}, {}, {}, {}
     lock = threading.Lock()
 
     def on_pod(t, ev):
         o = ev["object"]
+        if o.get("status", {}).get("podIP"):
+            with lock: ips[o["metadata"]["name"]] = o["status"]["podIP"]
         if any(c["type"] == "Ready" and c["status"] == "True" for c in o.get("status", {}).get("conditions", [])):
             with lock: t_ready.setdefault(o["metadata"]["name"], t)
 
@@ -137,21 +168,24 @@ def propagation(ns, gap_ms):
     for path, rv, fn in (("/api/v1/namespaces/%s/pods" % ns, prv, on_pod),
                          ("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices" % ns, srv, on_slice)):
         threading.Thread(target=watch, args=(path, rv, fn, stop), daemon=True).start()
+    threading.Thread(target=dns_poller, args=(ns, ips, t_patch, t_dns, lock, stop), daemon=True).start()
     time.sleep(0.3)
     c = conn()
     body = {"status": {"conditions": [{"type": GATE, "status": "True"}]}}
     for i in range(PODS):
         name = "p%04d" % i
-        t_patch[name] = time.time()
+        with lock: t_patch[name] = time.time()
         st, doc = call(c, "PATCH", "/api/v1/namespaces/%s/pods/%s/status" % (ns, name), body,
                        "application/strategic-merge-patch+json")
         assert st == 200, (st, doc)
         time.sleep(gap_ms / 1000.0)
-    wait_until(lambda: len(t_slice) >= PODS and len(t_ready) >= PODS, 60, "every pod ready in the slices")
+    wait_until(lambda: len(t_slice) >= PODS and len(t_ready) >= PODS and len(t_dns) >= PODS, 60,
+               "every pod ready in the slices and DNS")
     stop.set()
     lat = [(t_slice[n] - t_ready[n]) * 1000 for n in t_patch]
     e2e = [(t_slice[n] - t_patch[n]) * 1000 for n in t_patch]
-    return lat, e2e
+    dns = [(t_dns[n] - t_ready[n]) * 1000 for n in t_patch]
+    return lat, e2e, dns
 
 
 def build():
@@ -214,7 +248,7 @@ def build():
 def main():
     kc = os.path.join(DATA, "kubeconfig")
     srv = subprocess.Popen([KUBEC, "server", "--data-dir", DATA, "--listen", "127.0.0.1:%d" % PORT, "--sim-nodes",
-                            str(NODES), "--cluster-cidr", "10.0.0.0/8"] + os.environ.get("SERVER_ARGS", "").split(),
+                            str(NODES), "--cluster-cidr", "10.0.0.0/8", "--dns-listen", "127.0.0.1:%d" % DNS_PORT] + os.environ.get("SERVER_ARGS", "").split(),
                            stdout=open(os.path.join(TMP, "server.log"), "ab"), stderr=subprocess.STDOUT)
     try:
         while not os.path.exists(kc): time.sleep(0.01)
@@ -222,10 +256,12 @@ def main():
             c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))]) == NODES,
                    60, "%d nodes" % NODES)
         for i, gap in enumerate(GAPS_MS):
-            lat, e2e = propagation("prop%d" % i, gap)
+            lat, e2e, dns = propagation("prop%d" % i, gap)
             print("propagation, %d pods one every %g ms:" % (PODS, gap))
             print("  pod Ready event -> EndpointSlice event: p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (
                 pct(lat, 50), pct(lat, 99), max(lat)))
+            print("  pod Ready event -> name answers in DNS: p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (
+                pct(dns, 50), pct(dns, 99), max(dns)))
             print("  status patch sent -> EndpointSlice event: p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (
                 pct(e2e, 50), pct(e2e, 99), max(e2e)), flush=True)
         created, t_slices, t_eps, nslices = build()
