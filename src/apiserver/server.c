@@ -214,6 +214,8 @@ void kc_apiserver_free(kc_apiserver *s)
 {
     if (!s) return;
     kc_store_free(s->store);
+    kc_range_release_all(&s->svc_ips);
+    kc_range_release_all(&s->node_ports);
     free(s->data_dir);
     free(s);
 }
