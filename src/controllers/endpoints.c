@@ -43,50 +43,27 @@ static size_t ns_index(const kc_obj *o, char **keys, size_t max)
 
 /* ---- handlers ---- */
 
-static void enqueue_selecting(epctl *e, const kc_obj *pod)
+static kc_ep_feed feed(epctl *e)
 {
-    kc_obj **v;
-    size_t n = kc_informer_by_index(e->svcs, "ns", pod->ns, &v);
-    for (size_t i = 0; i < n; i++)
-        if (kc_ep_selcache_match(&e->sels, v[i], pod->labels))
-            kc_wq_add(kc_controller_queue(e->ctl), v[i]->key);
-    kc_objv_free(v, n);
+    return (kc_ep_feed){e->svcs, &e->sels, &e->podc, e->ctl};
 }
 
 static void pod_add(void *ud, const kc_obj *o)
 {
-    enqueue_selecting(ud, o);
+    kc_ep_feed f = feed(ud);
+    kc_ep_feed_add(&f, o);
 }
 
 static void pod_delete(void *ud, const kc_obj *o)
 {
-    epctl *e = ud;
-    kc_ep_podcache_forget(&e->podc, o->key);
-    enqueue_selecting(e, o);
+    kc_ep_feed f = feed(ud);
+    kc_ep_feed_delete(&f, o);
 }
 
-/* Does any Service of the pod's namespace select these labels? */
-static bool selected(epctl *e, const kc_obj *pod)
-{
-    kc_obj **v;
-    size_t n = kc_informer_by_index(e->svcs, "ns", pod->ns, &v);
-    bool any = false;
-    for (size_t i = 0; i < n && !any; i++)
-        any = kc_ep_selcache_match(&e->sels, v[i], pod->labels);
-    kc_objv_free(v, n);
-    return any;
-}
-
-/* A pod no Service selects (before or after) costs nothing: its document is not even parsed. */
 static void pod_update(void *ud, const kc_obj *old, const kc_obj *cur)
 {
-    epctl *e = ud;
-    if (old->rev == cur->rev || (!selected(e, cur) && !selected(e, old))) return;
-    bool changed, relabeled;
-    kc_ep_pod_update(&e->podc, old, cur, &changed, &relabeled);
-    if (!changed && !relabeled) return;
-    enqueue_selecting(e, cur);
-    if (relabeled) enqueue_selecting(e, old);
+    kc_ep_feed f = feed(ud);
+    kc_ep_feed_update(&f, old, cur);
 }
 
 static void svc_event(void *ud, const kc_obj *o)

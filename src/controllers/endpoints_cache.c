@@ -3,6 +3,7 @@
  * documents by revision, and the pod label index that finds a selector's pods without scanning
  * the namespace. Each cache is thread-safe; cached documents are read-only and shared. */
 #include "controllers/endpoints_int.h"
+#include "controllers/framework.h"
 #include "lib/buf.h"
 #include "lib/xalloc.h"
 #include <string.h>
@@ -338,4 +339,48 @@ size_t kc_ep_selected(kc_informer *pods, const char *ns, json_t *selector, kc_ob
     size_t k = append_matching(a, na, selector, v, 0);
     *out = v;
     return append_matching(b, nb, selector, v, k);
+}
+
+/* ---- the shared pod handlers ---- */
+
+static void enqueue_selecting(const kc_ep_feed *f, const kc_obj *pod)
+{
+    kc_obj **v;
+    size_t n = kc_informer_by_index(f->svcs, "ns", pod->ns, &v);
+    for (size_t i = 0; i < n; i++)
+        if (kc_ep_selcache_match(f->sels, v[i], pod->labels)) kc_wq_add(kc_controller_queue(f->ctl), v[i]->key);
+    kc_objv_free(v, n);
+}
+
+/* Does any Service of the pod's namespace select these labels? */
+static bool selected(const kc_ep_feed *f, const kc_obj *pod)
+{
+    kc_obj **v;
+    size_t n = kc_informer_by_index(f->svcs, "ns", pod->ns, &v);
+    bool any = false;
+    for (size_t i = 0; i < n && !any; i++)
+        any = kc_ep_selcache_match(f->sels, v[i], pod->labels);
+    kc_objv_free(v, n);
+    return any;
+}
+
+void kc_ep_feed_add(const kc_ep_feed *f, const kc_obj *pod)
+{
+    enqueue_selecting(f, pod);
+}
+
+void kc_ep_feed_delete(const kc_ep_feed *f, const kc_obj *pod)
+{
+    kc_ep_podcache_forget(f->podc, pod->key);
+    enqueue_selecting(f, pod);
+}
+
+void kc_ep_feed_update(const kc_ep_feed *f, const kc_obj *old, const kc_obj *cur)
+{
+    if (old->rev == cur->rev || (!selected(f, cur) && !selected(f, old))) return;
+    bool changed, relabeled;
+    kc_ep_pod_update(f->podc, old, cur, &changed, &relabeled);
+    if (!changed && !relabeled) return;
+    enqueue_selecting(f, cur);
+    if (relabeled) enqueue_selecting(f, old);
 }

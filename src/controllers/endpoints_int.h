@@ -143,4 +143,17 @@ void kc_ep_doccache_forget(kc_ep_doccache *c, const char *key);
 void kc_ep_pod_update(kc_ep_podcache *c, const kc_obj *old, const kc_obj *cur, bool *changed,
                       bool *relabeled);
 
+/* The pod handlers the Endpoints and EndpointSlice controllers share: a pod event queues the
+ * Services of its namespace that select the pod (before or after the change); a pod no Service
+ * selects costs nothing, its document is not even parsed. */
+typedef struct kc_ep_feed {
+    kc_informer *svcs; /* Services, indexed by "ns" */
+    kc_ep_selcache *sels;
+    kc_ep_podcache *podc;
+    struct kc_controller *ctl;
+} kc_ep_feed;
+void kc_ep_feed_add(const kc_ep_feed *f, const kc_obj *pod);
+void kc_ep_feed_delete(const kc_ep_feed *f, const kc_obj *pod);
+void kc_ep_feed_update(const kc_ep_feed *f, const kc_obj *old, const kc_obj *cur);
+
 #endif
