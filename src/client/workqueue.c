@@ -19,6 +19,7 @@ struct kc_wq {
     pthread_cond_t cv;  /* idle workers */
     pthread_cond_t tcv; /* the timer waiter, if any */
     bool timer_waiter;
+    int idle; /* workers waiting on cv */
     char **fifo; /* ring buffer of keys (owned) */
     size_t head, len, cap;
     kc_map dirty, processing; /* key -> owned copy of the key */
@@ -112,6 +113,15 @@ static char *fifo_pop(kc_wq *q)
     return k;
 }
 
+/* A key was queued: wake an idle worker, or the timer waiter when no other worker is idle. */
+static void wake_one(kc_wq *q)
+{
+    if (q->idle)
+        pthread_cond_signal(&q->cv);
+    else if (q->timer_waiter)
+        pthread_cond_signal(&q->tcv);
+}
+
 /* add() with the lock held. */
 static void add_locked(kc_wq *q, const char *key)
 {
@@ -119,7 +129,7 @@ static void add_locked(kc_wq *q, const char *key)
     set_put(&q->dirty, key);
     if (kc_map_get(&q->processing, key)) return;
     fifo_push(q, key);
-    pthread_cond_signal(&q->cv);
+    wake_one(q);
 }
 
 void kc_wq_add(kc_wq *q, const char *key)
@@ -236,7 +246,9 @@ char *kc_wq_get(kc_wq *q)
             q->timer_waiter = false;
             /* keys it promotes signal cv: a woken idle worker then takes over the timer */
         } else {
+            q->idle++;
             pthread_cond_wait(&q->cv, &q->mu);
+            q->idle--;
         }
     }
     char *key = NULL;
@@ -255,7 +267,7 @@ void kc_wq_done(kc_wq *q, const char *key)
     set_del(&q->processing, key);
     if (kc_map_get(&q->dirty, key)) {
         fifo_push(q, key);
-        pthread_cond_signal(&q->cv);
+        wake_one(q);
     }
     pthread_mutex_unlock(&q->mu);
 }

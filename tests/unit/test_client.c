@@ -301,3 +301,22 @@ Test(workqueue, delayed_keys_with_many_workers)
     cr_assert(a.at[0] - t0 >= 600 && a.at[0] - t0 < 800, "key 0 at %d ms", (int)(a.at[0] - t0));
     kc_wq_free(a.q);
 }
+
+/* One worker, asleep until a far delayed key is due: a plain add still wakes it at once. */
+Test(workqueue, add_wakes_the_only_worker_waiting_on_a_timer)
+{
+    wq_worker_arg a = {.q = kc_wq_new("t"), .mu = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t th;
+    pthread_create(&th, NULL, wq_worker, &a);
+    uint64_t t0 = mono_ms();
+    kc_wq_add_after(a.q, "0", 5000);
+    usleep(50000);
+    kc_wq_add(a.q, "1");
+    usleep(200000);
+    kc_wq_shutdown(a.q);
+    pthread_join(th, NULL);
+    cr_assert_eq(a.got[1], 1, "the added key was not delivered while the worker waited on the timer");
+    cr_assert(a.at[1] - t0 < 200, "key 1 at %d ms", (int)(a.at[1] - t0));
+    cr_assert_eq(a.got[0], 0);
+    kc_wq_free(a.q);
+}
