@@ -1,5 +1,7 @@
 /* Workqueue (see workqueue.h): FIFO of keys + dirty/processing sets, a heap of delayed adds,
- * and per-key failure counts for exponential backoff. One mutex, one condition variable. */
+ * and per-key failure counts for exponential backoff. One mutex; idle workers wait on cv, and at
+ * most one of them (the timer waiter) sleeps on tcv until the earliest delayed add is due, so a
+ * due key wakes one thread, not every idle worker. */
 #include "client/workqueue.h"
 #include "lib/map.h"
 #include "lib/xalloc.h"
@@ -14,7 +16,10 @@ typedef struct delayed {
 struct kc_wq {
     char *name;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv;  /* idle workers */
+    pthread_cond_t tcv; /* the timer waiter, if any */
+    bool timer_waiter;
+    int idle; /* workers waiting on cv */
     char **fifo; /* ring buffer of keys (owned) */
     size_t head, len, cap;
     kc_map dirty, processing; /* key -> owned copy of the key */
@@ -45,6 +50,7 @@ kc_wq *kc_wq_new(const char *name)
     pthread_condattr_init(&a);
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
     pthread_cond_init(&q->cv, &a);
+    pthread_cond_init(&q->tcv, &a);
     return q;
 }
 
@@ -107,6 +113,15 @@ static char *fifo_pop(kc_wq *q)
     return k;
 }
 
+/* A key was queued: wake an idle worker, or the timer waiter when no other worker is idle. */
+static void wake_one(kc_wq *q)
+{
+    if (q->idle)
+        pthread_cond_signal(&q->cv);
+    else if (q->timer_waiter)
+        pthread_cond_signal(&q->tcv);
+}
+
 /* add() with the lock held. */
 static void add_locked(kc_wq *q, const char *key)
 {
@@ -114,7 +129,7 @@ static void add_locked(kc_wq *q, const char *key)
     set_put(&q->dirty, key);
     if (kc_map_get(&q->processing, key)) return;
     fifo_push(q, key);
-    pthread_cond_signal(&q->cv);
+    wake_one(q);
 }
 
 void kc_wq_add(kc_wq *q, const char *key)
@@ -162,8 +177,11 @@ void kc_wq_add_after(kc_wq *q, const char *key, uint64_t delay_ms)
     }
     pthread_mutex_lock(&q->mu);
     if (!q->down) {
-        heap_push(q, now_ms() + delay_ms, key);
-        pthread_cond_signal(&q->cv);
+        uint64_t when = now_ms() + delay_ms;
+        bool first = !q->nheap || when < q->heap[0].when;
+        heap_push(q, when, key);
+        /* a new earliest deadline: the timer waiter re-arms, or an idle worker becomes it */
+        if (first) pthread_cond_signal(q->timer_waiter ? &q->tcv : &q->cv);
     }
     pthread_mutex_unlock(&q->mu);
 }
@@ -220,12 +238,17 @@ char *kc_wq_get(kc_wq *q)
     for (;;) {
         promote_due(q);
         if (q->len || q->down) break;
-        if (q->nheap) {
+        if (q->nheap && !q->timer_waiter) {
             uint64_t when = q->heap[0].when;
             struct timespec ts = {(time_t)(when / 1000), (long)(when % 1000) * 1000000};
-            pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+            q->timer_waiter = true;
+            pthread_cond_timedwait(&q->tcv, &q->mu, &ts);
+            q->timer_waiter = false;
+            /* keys it promotes signal cv: a woken idle worker then takes over the timer */
         } else {
+            q->idle++;
             pthread_cond_wait(&q->cv, &q->mu);
+            q->idle--;
         }
     }
     char *key = NULL;
@@ -244,7 +267,7 @@ void kc_wq_done(kc_wq *q, const char *key)
     set_del(&q->processing, key);
     if (kc_map_get(&q->dirty, key)) {
         fifo_push(q, key);
-        pthread_cond_signal(&q->cv);
+        wake_one(q);
     }
     pthread_mutex_unlock(&q->mu);
 }
@@ -254,6 +277,7 @@ void kc_wq_shutdown(kc_wq *q)
     pthread_mutex_lock(&q->mu);
     q->down = true;
     pthread_cond_broadcast(&q->cv);
+    pthread_cond_broadcast(&q->tcv);
     pthread_mutex_unlock(&q->mu);
 }
 

@@ -3,6 +3,7 @@
  * jansson's "%.17g" with a ".0" added when the result looks like an integer. */
 #include "lib/jsonw.h"
 #include "lib/xalloc.h"
+#include <pthread.h>
 #include <stdio.h>
 
 static const char hex[] = "0123456789ABCDEF"; /* jansson writes \u001B */
@@ -103,11 +104,45 @@ void kc_json_write(kc_buf *b, const json_t *v)
     }
 }
 
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p)
+{
+    kc_buf_release(p);
+    free(p);
+}
+
+static void scratch_init(void)
+{
+    pthread_key_create(&scratch_key, scratch_free);
+}
+
+/* This thread's scratch buffer, kept between calls and freed when the thread exits. */
+static kc_buf *scratch_buf(void)
+{
+    pthread_once(&scratch_once, scratch_init);
+    kc_buf *b = pthread_getspecific(scratch_key);
+    if (!b) {
+        b = xcalloc(1, sizeof *b);
+        pthread_setspecific(scratch_key, b);
+    }
+    return b;
+}
+
+/* Serializes into the thread's scratch buffer, then copies out exactly len + 1 bytes: the
+ * result often lives long (a stored object, the watch ring), and a fresh 8 KiB buffer per call
+ * both pinned that much per 500-byte Lease and sent every call through malloc's slow
+ * large-chunk path. */
 char *kc_json_dump(const json_t *v, size_t *len)
 {
-    kc_buf b = KC_BUF_INIT;
-    kc_buf_grow(&b, 4096);
-    kc_json_write(&b, v);
-    if (len) *len = b.len;
-    return kc_buf_take(&b);
+    kc_buf *b = scratch_buf();
+    b->len = 0;
+    kc_buf_grow(b, 4096);
+    kc_json_write(b, v);
+    if (len) *len = b->len;
+    char *out = xmalloc(b->len + 1);
+    memcpy(out, b->data, b->len + 1);
+    if (b->cap > (1U << 20)) kc_buf_release(b); /* a huge object: do not keep it */
+    return out;
 }

@@ -19,6 +19,7 @@
 
 #define SIM_LEASE_MS 10000    /* default lease renewal period */
 #define SIM_STATUS_PERIODS 6  /* node status reported every 6 lease periods (60 s) when unchanged */
+#define SIM_TICKS 100         /* timer phases are multiples of lease period / 100 (simnode.c) */
 #define SIM_CIDR_WAIT_MS 2000 /* how long a pod waits for its node's podCIDR before the fallback */
 #define SIM_LEASE_NS "kube-node-lease"
 

@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 static test_server ts;
@@ -249,4 +250,75 @@ Test(workqueue, dedup_processing_and_delay)
     free(k2);
     free(l);
     kc_wq_free(q);
+}
+
+/* Several idle workers, delayed keys: one worker sleeps on the earliest deadline; a later add
+ * with an earlier deadline re-arms it, and every key still comes out on time, once. */
+typedef struct wq_worker_arg {
+    kc_wq *q;
+    pthread_mutex_t mu;
+    int got[3];
+    uint64_t at[3];
+} wq_worker_arg;
+
+static uint64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static void *wq_worker(void *p)
+{
+    wq_worker_arg *a = p;
+    char *k;
+    while ((k = kc_wq_get(a->q))) {
+        int i = k[0] - '0';
+        pthread_mutex_lock(&a->mu);
+        a->got[i]++;
+        a->at[i] = mono_ms();
+        pthread_mutex_unlock(&a->mu);
+        kc_wq_done(a->q, k);
+        free(k);
+    }
+    return NULL;
+}
+
+Test(workqueue, delayed_keys_with_many_workers)
+{
+    wq_worker_arg a = {.q = kc_wq_new("t"), .mu = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, wq_worker, &a);
+    uint64_t t0 = mono_ms();
+    kc_wq_add_after(a.q, "0", 600);
+    usleep(50000); /* a worker now sleeps until t0 + 600 */
+    kc_wq_add_after(a.q, "1", 100); /* earlier: must not wait for key 0 */
+    kc_wq_add_after(a.q, "2", 300);
+    usleep(900000);
+    kc_wq_shutdown(a.q);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 3; i++) cr_assert_eq(a.got[i], 1, "key %d delivered once", i);
+    cr_assert(a.at[1] - t0 >= 150 && a.at[1] - t0 < 400, "key 1 at %d ms", (int)(a.at[1] - t0));
+    cr_assert(a.at[2] - t0 >= 350 && a.at[2] - t0 < 550, "key 2 at %d ms", (int)(a.at[2] - t0));
+    cr_assert(a.at[0] - t0 >= 600 && a.at[0] - t0 < 800, "key 0 at %d ms", (int)(a.at[0] - t0));
+    kc_wq_free(a.q);
+}
+
+/* One worker, asleep until a far delayed key is due: a plain add still wakes it at once. */
+Test(workqueue, add_wakes_the_only_worker_waiting_on_a_timer)
+{
+    wq_worker_arg a = {.q = kc_wq_new("t"), .mu = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t th;
+    pthread_create(&th, NULL, wq_worker, &a);
+    uint64_t t0 = mono_ms();
+    kc_wq_add_after(a.q, "0", 5000);
+    usleep(50000);
+    kc_wq_add(a.q, "1");
+    usleep(200000);
+    kc_wq_shutdown(a.q);
+    pthread_join(th, NULL);
+    cr_assert_eq(a.got[1], 1, "the added key was not delivered while the worker waited on the timer");
+    cr_assert(a.at[1] - t0 < 200, "key 1 at %d ms", (int)(a.at[1] - t0));
+    cr_assert_eq(a.got[0], 0);
+    kc_wq_free(a.q);
 }
