@@ -49,6 +49,7 @@ typedef struct kc_apiserver {
     uint64_t alloc_seq;           /* ring position up to which deletions released their allocations */
     int components_stopped;
     bool protect_pvc, protect_pv; /* admit.c adds the protection finalizers (their controllers run) */
+    int not_ready_toleration_s, unreachable_toleration_s; /* DefaultTolerationSeconds admission */
 } kc_apiserver;
 
 typedef struct kc_query {
@@ -159,6 +160,9 @@ int kc_apiserver_serve(kc_apiserver *s, kc_err *err); /* ready (kubeconfig writt
 void kc_apiserver_request_stop(kc_apiserver *s);
 /* service.c: ClusterIP/NodePort ranges (defaults 10.96.0.0/12 and 30000-32767). */
 int kc_apiserver_set_service_ranges(kc_apiserver *s, const char *cidr, const char *ports, kc_err *err);
+/* The tolerationSeconds the admission gives pods for the not-ready / unreachable NoExecute taints
+ * (--default-not-ready-toleration-seconds, --default-unreachable-toleration-seconds; 300 each). */
+void kc_apiserver_set_default_tolerations(kc_apiserver *s, int not_ready_s, int unreachable_s);
 int kc_service_allocate(kc_apiserver *s, json_t *svc, json_t *old, kc_err *err);
 void kc_service_release(kc_apiserver *s, json_t *svc);
 void kc_service_keep_allocated(json_t *svc, json_t *old);

@@ -210,9 +210,10 @@ static void initial_status(int res, json_t *doc)
 
 /* The DefaultTolerationSeconds admission plugin: pods get not-ready/unreachable NoExecute
  * tolerations for 300 s unless they tolerate those taints already. */
-static void default_tolerations(json_t *doc)
+static void default_tolerations(kc_apiserver *srv, json_t *doc)
 {
     static const char *keys[] = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"};
+    int secs[] = {srv->not_ready_toleration_s, srv->unreachable_toleration_s};
     json_t *spec = json_object_get(doc, "spec");
     if (!json_is_object(spec)) return;
     json_t *tols = json_object_get(spec, "tolerations"), *t;
@@ -231,7 +232,7 @@ static void default_tolerations(json_t *doc)
         if (have) continue;
         if (!json_is_array(tols)) json_object_set_new(spec, "tolerations", tols = json_array());
         json_array_append_new(tols, json_pack("{s:s,s:s,s:s,s:i}", "key", keys[k], "operator", "Exists", "effect",
-                                              "NoExecute", "tolerationSeconds", 300));
+                                              "NoExecute", "tolerationSeconds", secs[k]));
     }
 }
 
@@ -313,7 +314,7 @@ int kc_create_object(kc_req *r, int res, const char *ns, json_t *doc, kc_err *er
         return -1;
     }
     if (!strcmp(rd->kind, "Namespace")) prepare_namespace(doc, md, name);
-    if (!strcmp(rd->kind, "Pod")) default_tolerations(doc);
+    if (!strcmp(rd->kind, "Pod")) default_tolerations(r->srv, doc);
     kc_admit_storage(r->srv, rd->kind, doc);
     if (!strcmp(rd->kind, "DaemonSet")) kc_admit_daemonset(doc, NULL);
     if ((!strcmp(rd->kind, "Pod") && kc_admit_pod_priority(r->srv, doc, err) < 0) ||

@@ -145,6 +145,7 @@ kc_apiserver *kc_apiserver_new(const char *data_dir, const char *listen, kc_err 
     kc_apiserver *s = xcalloc(1, sizeof *s);
     s->data_dir = xstrdup(data_dir);
     s->t_start = kc_now_ms();
+    s->not_ready_toleration_s = s->unreachable_toleration_s = 300;
     if (parse_listen(s, listen, err) < 0) return NULL;
     if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
         kc_errf(err, KC_EINTERNAL, "mkdir %s: %s", data_dir, strerror(errno));
@@ -208,6 +209,11 @@ int kc_apiserver_serve(kc_apiserver *s, kc_err *err)
     kc_store_flush(s->store);
     fprintf(stderr, "kubec: stopped\n");
     return 0;
+}
+
+void kc_apiserver_set_default_tolerations(kc_apiserver *s, int not_ready_s, int unreachable_s)
+{
+    s->not_ready_toleration_s = not_ready_s, s->unreachable_toleration_s = unreachable_s;
 }
 
 void kc_apiserver_free(kc_apiserver *s)

@@ -26,7 +26,7 @@ typedef struct server_opts {
     const char *data_dir, *listen, *cluster_cidr, *controllers, *service_cidr, *node_port_range;
     const char *dns_listen, *cluster_domain;
     bool disable_scheduler;
-    int sim_nodes, pod_startup_ms, grace_s;
+    int sim_nodes, pod_startup_ms, grace_s, not_ready_tol_s, unreachable_tol_s;
 } server_opts;
 
 /* --controllers=*,-nodelifecycle: is this controller on? */
@@ -128,7 +128,10 @@ static void start_components(kc_apiserver *s, const server_opts *o)
 
 static int parse(int argc, char **argv, server_opts *o)
 {
-    enum { DATA = 1, LISTEN, SIM, STARTUP, NOSCHED, CONTROLLERS, CIDR, GRACE, SVCCIDR, NPRANGE, DNSLISTEN, DOMAIN };
+    enum {
+        DATA = 1, LISTEN, SIM, STARTUP, NOSCHED, CONTROLLERS, CIDR, GRACE, SVCCIDR, NPRANGE, DNSLISTEN, DOMAIN,
+        NRTOL, UNTOL
+    };
     static const struct option opts[] = {{"data-dir", required_argument, NULL, DATA},
                                          {"listen", required_argument, NULL, LISTEN},
                                          {"sim-nodes", required_argument, NULL, SIM},
@@ -141,6 +144,8 @@ static int parse(int argc, char **argv, server_opts *o)
                                          {"service-node-port-range", required_argument, NULL, NPRANGE},
                                          {"dns-listen", required_argument, NULL, DNSLISTEN},
                                          {"cluster-domain", required_argument, NULL, DOMAIN},
+                                         {"default-not-ready-toleration-seconds", required_argument, NULL, NRTOL},
+                                         {"default-unreachable-toleration-seconds", required_argument, NULL, UNTOL},
                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -157,6 +162,8 @@ static int parse(int argc, char **argv, server_opts *o)
         case NPRANGE: o->node_port_range = optarg; break;
         case DNSLISTEN: o->dns_listen = optarg; break;
         case DOMAIN: o->cluster_domain = optarg; break;
+        case NRTOL: o->not_ready_tol_s = atoi(optarg); break;
+        case UNTOL: o->unreachable_tol_s = atoi(optarg); break;
         default: return -1;
         }
     }
@@ -167,18 +174,22 @@ int kc_cmd_server(int argc, char **argv)
 {
     server_opts o = {.listen = "127.0.0.1:6443", .cluster_cidr = "10.244.0.0/16", .controllers = "*",
                      .service_cidr = "10.96.0.0/12", .node_port_range = "30000-32767", .grace_s = 50,
-                     .dns_listen = "127.0.0.1:10053", .cluster_domain = "cluster.local"};
+                     .dns_listen = "127.0.0.1:10053", .cluster_domain = "cluster.local", .not_ready_tol_s = 300,
+                     .unreachable_tol_s = 300};
     if (parse(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: kubec server --data-dir DIR [--listen 127.0.0.1:6443] [--sim-nodes N]\n"
                         "       [--pod-startup-ms M] [--disable-scheduler] [--controllers=*,-name]\n"
                         "       [--cluster-cidr 10.244.0.0/16] [--node-monitor-grace-period 50]\n"
                         "       [--service-cidr 10.96.0.0/12] [--service-node-port-range 30000-32767]\n"
-                        "       [--dns-listen 127.0.0.1:10053|off] [--cluster-domain cluster.local]\n");
+                        "       [--dns-listen 127.0.0.1:10053|off] [--cluster-domain cluster.local]\n"
+                        "       [--default-not-ready-toleration-seconds 300]\n"
+                        "       [--default-unreachable-toleration-seconds 300]\n");
         return 2;
     }
     kc_err err = KC_ERR_INIT;
     kc_apiserver *s = kc_apiserver_new(o.data_dir, o.listen, &err);
     if (s && kc_apiserver_set_service_ranges(s, o.service_cidr, o.node_port_range, &err) < 0) s = NULL;
+    if (s) kc_apiserver_set_default_tolerations(s, o.not_ready_tol_s, o.unreachable_tol_s);
     if (!s) {
         fprintf(stderr, "kubec server: %s\n", err.msg);
         return 1;

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from conftest import wait_for
+from conftest import Server, make_namespace, wait_for
 
-SERVER_ARGS = ["--sim-nodes", "3"]
+SERVER_ARGS = ["--sim-nodes", "3", "--dns-listen", "off"]
 NODES = ["sim-0", "sim-1", "sim-2"]
 
 
@@ -108,3 +108,33 @@ def test_drain_respects_a_disruption_budget(server, kubectl, ns, uncordon_all):
     assert "node/%s drained" % node in r.out, r
     wait_for(lambda: [p["spec"]["nodeName"] for p in running(server, ns)] not in ([], [node]),
              timeout=15, what="the replica running on another node")
+
+
+def test_drain_leaves_daemon_pods_with_ignore_daemonsets(server, kubectl, ns, uncordon_all):
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+          "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                   "template": {"metadata": {"labels": {"app": "agent"}},
+                                "spec": {"terminationGracePeriodSeconds": 1,
+                                         "containers": [{"name": "c", "image": "busybox"}]}}}}
+    kubectl.ok("apply", "-n", ns, "-f", "-", input=json.dumps(ds))
+    kubectl.ok("rollout", "status", "-n", ns, "daemonset/agent", "--timeout=30s", timeout=60)
+    r = kubectl.fail("drain", "sim-1", "--grace-period=1", "--timeout=10s")
+    assert "cannot delete DaemonSet-managed Pods" in r.err, r
+    r = kubectl.ok("drain", "sim-1", "--ignore-daemonsets", "--grace-period=1", "--timeout=30s", timeout=60)
+    assert "node/sim-1 drained" in r.out and "Warning: ignoring DaemonSet-managed Pods: %s/agent-" % ns in r.err, r
+    assert len(live_on(server, ns, "sim-1")) == 1, "the daemon pod stays on its cordoned node"
+
+
+def test_default_toleration_seconds_flags(tmp_path):
+    srv = Server(tmp_path / "data", args=["--controllers=", "--disable-scheduler", "--dns-listen", "off",
+                                          "--default-unreachable-toleration-seconds", "7"]).start()
+    try:
+        ns = make_namespace(srv)
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+               "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+        st, doc, _ = srv.api("POST", "/api/v1/namespaces/%s/pods" % ns, pod)
+        assert st == 201, doc
+        got = {t["key"]: t.get("tolerationSeconds") for t in doc["spec"]["tolerations"]}
+        assert got == {"node.kubernetes.io/not-ready": 300, "node.kubernetes.io/unreachable": 7}, doc
+    finally:
+        srv.stop()
