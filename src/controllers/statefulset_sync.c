@@ -177,6 +177,24 @@ static json_t *template_of_revision(const kc_obj *rev)
     return t;
 }
 
+/* The collisionCount an existing revision's name was made with: the set's cached status may
+ * predate the write that raised it (a sync triggered by a pod event before the set's own event),
+ * and the count must never go back. Looks a little above the cached value. */
+static void collision_of(sync_ctx *x, const kc_obj *rev, const char *data, size_t len)
+{
+    for (int64_t c = x->collision; c < x->collision + 100; c++) {
+        char hash[11];
+        kc_history_hash(data, len, &c, hash);
+        char *name = kc_history_name(x->v.o->name, hash);
+        bool same = !strcmp(name, rev->name);
+        free(name);
+        if (same) {
+            x->collision = c;
+            return;
+        }
+    }
+}
+
 /* The update revision: equal data reused (bumped when not the newest) or created. *out: ref. */
 static int update_revision(sync_ctx *x, kc_obj **revs, size_t n, kc_obj **out, kc_err *err)
 {
@@ -184,6 +202,7 @@ static int update_revision(sync_ctx *x, kc_obj **revs, size_t n, kc_obj **out, k
     char *data = kc_history_template_data(x->v.tmpl, &len);
     int64_t next = kc_history_next_number(revs, n);
     const kc_obj *eq = kc_history_find_equal(revs, n, data, len);
+    if (eq) collision_of(x, eq, data, len);
     int rc = 0;
     if (eq && eq == revs[n - 1]) {
         kc_obj_ref(eq);

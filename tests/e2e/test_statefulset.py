@@ -454,7 +454,8 @@ def test_orphaned_pods_and_revisions_are_adopted(server, kubectl, ns):
     new_uid = sts(server, ns)["metadata"]["uid"]
     wait_for(lambda: all(p["metadata"].get("ownerReferences", [{}])[0].get("uid") == new_uid for p in pods(server, ns)),
              timeout=20, what="pods adopted")
-    wait_for(lambda: [r["metadata"]["ownerReferences"][0]["uid"] for r in revisions(server, ns)] == [new_uid],
+    wait_for(lambda: [(r["metadata"].get("ownerReferences") or [{}])[0].get("uid") for r in revisions(server, ns)]
+             == [new_uid],
              timeout=20, what="revision adopted")
     assert {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(server, ns)} == uids
     wait_for(lambda: sts(server, ns)["status"].get("currentRevision") == rev and
