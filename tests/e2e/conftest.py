@@ -151,15 +151,25 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, request):
     # a module sets SERVER_ARGS to choose the server's flags (API-only modules turn controllers off)
-    # and SERVER_ENV for extra environment
-    srv = Server(tmp_path_factory.mktemp("kubec") / "data", args=getattr(request.module, "SERVER_ARGS", ()),
+    # and SERVER_ENV for extra environment; with --sim-nodes N, tests start once N nodes are Ready
+    args = list(getattr(request.module, "SERVER_ARGS", ()))
+    srv = Server(tmp_path_factory.mktemp("kubec") / "data", args=args,
                  env=getattr(request.module, "SERVER_ENV", None)).start()
+    if "--sim-nodes" in args:
+        n = int(args[args.index("--sim-nodes") + 1])
+        wait_for(lambda: len(ready_node_names(srv)) == n, timeout=15, what="%d Ready simulated nodes" % n)
     yield srv
     alive = srv.alive()
     log = srv.read_log()
     rc = srv.stop()
     assert alive, "server died during the module; log:\n" + log
     assert rc == 0, "server exit code after SIGTERM was %s; log:\n%s" % (rc, log)
+
+
+def ready_node_names(srv):
+    st, doc, _ = srv.api("GET", "/api/v1/nodes")
+    return [n["metadata"]["name"] for n in (doc or {}).get("items", [])
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))]
 
 
 def make_namespace(srv, prefix="e2e"):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import KUBEC_BIN, Server, make_namespace, wait_for
+from conftest import KUBEC_BIN, make_namespace, wait_for
 
 GRACE_S = 15  # node monitor grace period: above kubec sim's 10 s lease period
 POD_RE = r"^agent-[bcdfghjklmnpqrstvwxz2456789]{5}$"
@@ -27,17 +27,8 @@ AUTO_TOLERATIONS = {("node.kubernetes.io/not-ready", "NoExecute"), ("node.kubern
 NODES = ["sim-0", "sim-1", "sim-2"]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("kubec-ds") / "data",
-                 args=["--sim-nodes", "3", "--node-monitor-grace-period", str(GRACE_S)],
-                 env={"KUBEC_NODE_MONITOR_PERIOD_MS": "500"}).start()
-    wait_for(lambda: len(ready_nodes(srv)) == 3, timeout=15, what="3 Ready simulated nodes")
-    yield srv
-    alive, log = srv.alive(), srv.read_log()
-    rc = srv.stop()
-    assert alive, "server died during the module; log:\n" + log
-    assert rc == 0, log
+SERVER_ARGS = ["--sim-nodes", "3", "--node-monitor-grace-period", str(GRACE_S)]  # conftest's server
+SERVER_ENV = {"KUBEC_NODE_MONITOR_PERIOD_MS": "500"}
 
 
 @pytest.fixture
@@ -45,12 +36,6 @@ def ns(server):
     name = make_namespace(server, "ds")
     yield name
     server.api("DELETE", "/api/v1/namespaces/" + name)
-
-
-def ready_nodes(srv):
-    st, doc, _ = srv.api("GET", "/api/v1/nodes")
-    return [n["metadata"]["name"] for n in (doc or {}).get("items", [])
-            if any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))]
 
 
 def daemonset(name="agent", image="busybox:1", pod_spec=None, **spec):

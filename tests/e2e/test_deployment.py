@@ -13,30 +13,14 @@ import time
 
 import pytest
 
-from conftest import Server, make_namespace, wait_for
+from conftest import make_namespace, wait_for
 
 HASH_RE = r"[4-9bcdf]{1,10}"
 POD_SUFFIX_RE = r"[bcdfghjklmnpqrstvwxz2456789]{5}"
 NEVER_READY = {"spec": {"template": {"spec": {"readinessGates": [{"conditionType": "example.com/never"}]}}}}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("kubec-deploy") / "data", args=["--sim-nodes", "3"]).start()
-    # all three nodes registered and Ready before any test
-    def nodes_ready():
-        st, doc, _ = srv.api("GET", "/api/v1/nodes")
-        items = (doc or {}).get("items", [])
-        return len(items) == 3 and all(
-            any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))
-            for n in items)
-    wait_for(nodes_ready, timeout=15, what="3 Ready simulated nodes")
-    yield srv
-    alive = srv.alive()
-    log = srv.read_log()
-    rc = srv.stop()
-    assert alive, "server died during the module; log:\n" + log
-    assert rc == 0, "server exit code after SIGTERM was %s; log:\n%s" % (rc, log)
+SERVER_ARGS = ["--sim-nodes", "3"]  # conftest's server waits for the 3 nodes to be Ready
 
 
 @pytest.fixture

@@ -49,14 +49,6 @@ def uncordon_all(kubectl):
         kubectl("uncordon", n)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def nodes_ready(server):
-    def ready():
-        st, doc, _ = server.api("GET", "/api/v1/nodes")
-        return st == 200 and len(doc["items"]) == 3
-    wait_for(ready, timeout=10, what="3 sim nodes")
-
-
 def test_cordon_and_uncordon(server, kubectl, uncordon_all):
     assert "node/sim-1 cordoned" in kubectl.ok("cordon", "sim-1").out
     assert unschedulable(server, "sim-1")

@@ -5,7 +5,6 @@ and the local-path provisioner place claim and pod on one node, the PV binder bi
 EndpointSlice controller publishes the pods and DNS answers their stable names (checked with dig).
 A deleted pod comes back with the same name, claim, volume and node; scaling removes the highest
 ordinals and keeps their claims. A Deployment behind a ClusterIP Service completes the picture."""
-import json
 import os
 import re
 import subprocess

@@ -14,23 +14,7 @@ import pytest
 from conftest import Server, make_namespace, wait_for
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("kubec-storage") / "data", args=["--sim-nodes", "3"]).start()
-
-    def nodes_ready():
-        st, doc, _ = srv.api("GET", "/api/v1/nodes")
-        items = (doc or {}).get("items", [])
-        return len(items) == 3 and all(
-            any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))
-            for n in items)
-    wait_for(nodes_ready, timeout=15, what="3 Ready simulated nodes")
-    yield srv
-    alive = srv.alive()
-    log = srv.read_log()
-    rc = srv.stop()
-    assert alive, "server died during the module; log:\n" + log
-    assert rc == 0, "server exit code after SIGTERM was %s; log:\n%s" % (rc, log)
+SERVER_ARGS = ["--sim-nodes", "3"]  # conftest's server waits for the 3 nodes to be Ready
 
 
 @pytest.fixture
