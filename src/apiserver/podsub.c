@@ -1,7 +1,9 @@
 /* Pod subresources: binding (the scheduler's way to assign a node), eviction (a delete that
- * honours PodDisruptionBudgets), log and exec (answered by the node that runs the pod, through
- * the internal node interface, client/nodeapi.h). */
+ * honours PodDisruptionBudgets), log and exec (answered by the node that runs the pod: through
+ * the internal node interface, client/nodeapi.h, for nodes in this process; through the node's
+ * kubelet endpoint, nodeproxy.c, for nodes of other processes such as `kubec sim`). */
 #include "apiserver/crud.h"
+#include "apiserver/nodeproxy.h"
 #include "api/selector.h"
 #include "client/nodeapi.h"
 #include "lib/xalloc.h"
@@ -216,25 +218,105 @@ static int pick_container(kc_req *r, json_t *pod, const char *name, const char *
     return kc_errf(err, KC_EBADREQUEST, "container %s is not valid for pod %s", want, name);
 }
 
+/* ---- answers of a node's kubelet endpoint (nodeproxy.c), for nodes of other processes ---- */
+
+/* A kubelet error as kube-apiserver's GenericHttpResponseChecker turns it into a Status: the
+ * kubelet's text is the message; no answer at all is an InternalError naming the URL. */
+static void kubelet_err(const kc_kubelet_resp *k, const char *verb, kc_err *err)
+{
+    size_t n = k->len;
+    while (n && (k->body[n - 1] == '\n' || k->body[n - 1] == ' ')) n--;
+    if (!k->code)
+        kc_errf(err, KC_EINTERNAL, "%s \"%s\": %s", verb, k->url, k->neterr);
+    else if (k->code == 400 || k->code == 404)
+        kc_errf(err, k->code == 400 ? KC_EBADREQUEST : KC_ENOTFOUND, "%.*s", (int)n, k->body);
+    else if (n)
+        kc_errf(err, KC_EINTERNAL, "%.*s", (int)n, k->body);
+    else
+        kc_errf(err, KC_EINTERNAL, "the server responded with the status code %d but did not return more information",
+                k->code);
+}
+
+static void logs_done(kc_req *r, const kc_kubelet_resp *k)
+{
+    if (k->code >= 200 && k->code <= 206) {
+        char *text = xmalloc(k->len + 1);
+        memcpy(text, k->body, k->len + 1);
+        kc_reply(r, 200, "text/plain", text, k->len);
+        return;
+    }
+    kc_err err = KC_ERR_INIT;
+    kubelet_err(k, "Get", &err);
+    kc_reply_err(r, &err, NULL, NULL);
+    kc_err_release(&err);
+}
+
+/* GET /containerLogs/{ns}/{pod}/{container} with the options the server understood. */
+static int proxy_logs(kc_req *r, const char *node, const kc_obj *pod, const kc_log_opts *o, kc_err *err)
+{
+    kc_buf b = KC_BUF_INIT;
+    kc_buf_addf(&b, "/containerLogs/%s/%s/%s?", pod->ns, pod->name, o->container);
+    if (o->tail_lines >= 0) kc_buf_addf(&b, "tailLines=%ld&", o->tail_lines);
+    if (o->limit_bytes >= 0) kc_buf_addf(&b, "limitBytes=%ld&", o->limit_bytes);
+    if (o->timestamps) kc_buf_adds(&b, "timestamps=true&");
+    if (o->previous) kc_buf_adds(&b, "previous=true&");
+    if (kc_req_query_bool(r, "follow")) kc_buf_adds(&b, "follow=true&");
+    b.data[--b.len] = 0; /* the last '&' or '?' */
+    int rc = kc_nodeproxy_call(r, node, "GET", b.data, logs_done, err);
+    kc_buf_release(&b);
+    return rc;
+}
+
+static void exec_done(kc_req *r, const kc_kubelet_resp *k)
+{
+    kc_err err = KC_ERR_INIT;
+    if (k->code == 0) /* kube-apiserver's words when it cannot reach the kubelet for a stream */
+        kc_errf(&err, KC_EINTERNAL, "error dialing backend: %s", k->neterr);
+    else if (k->code >= 200 && k->code < 300) /* a node that would run it: no streaming proxy yet */
+        kc_errf(&err, KC_EBADREQUEST, "streaming exec through a node's kubelet endpoint is not supported yet");
+    else
+        kubelet_err(k, "Post", &err);
+    if (!kc_ws_exec_fail(r, err.msg)) kc_reply_err(r, &err, NULL, NULL);
+    kc_err_release(&err);
+}
+
+static int proxy_exec(kc_req *r, const char *node, const kc_obj *pod, const char *container, kc_err *err)
+{
+    char *path = xmalloc(strlen(pod->ns) + strlen(pod->name) + strlen(container) + 16);
+    sprintf(path, "/exec/%s/%s/%s", pod->ns, pod->name, container);
+    int rc = kc_nodeproxy_call(r, node, "POST", path, exec_done, err);
+    free(path);
+    return rc;
+}
+
+/* ---- log and exec ---- */
+
+static int local_logs(kc_req *r, const struct kc_node_provider *p, void *ud, const char *node, const kc_obj *pod,
+                      const kc_log_opts *o, kc_err *err)
+{
+    char *text;
+    size_t len;
+    int rc = p->logs(ud, node, pod->ns, pod->name, o, &text, &len, err);
+    if (rc == 0) kc_reply(r, 200, "text/plain", text, len);
+    return rc;
+}
+
+/* The node that runs the pod answers: an in-process provider at once, another process's kubelet
+ * endpoint later (the reply is asynchronous). */
 static int logs(kc_req *r, const kc_obj *pod, kc_err *err)
 {
     json_t *d = kc_obj_parse(pod);
     const char *node = json_string_value(json_object_get(json_object_get(d, "spec"), "nodeName")), *container;
-    void *ud = NULL;
-    const struct kc_node_provider *p = NULL;
     int rc = pick_container(r, d, pod->name, &container, err);
     if (rc == 0 && (!node || !node[0]))
         rc = kc_errf(err, KC_EBADREQUEST, "pod %s does not have a host assigned", pod->name);
-    if (rc == 0 && !(p = provider(r->srv, node, &ud)))
-        rc = kc_errf(err, KC_EINTERNAL, "no node agent answers for node %s", node);
     if (rc == 0) {
         const char *tl = kc_req_query(r, "tailLines"), *lb = kc_req_query(r, "limitBytes");
         kc_log_opts o = {container, kc_req_query_bool(r, "timestamps"), kc_req_query_bool(r, "previous"),
                          tl ? atol(tl) : -1, lb ? atol(lb) : -1};
-        char *text;
-        size_t len;
-        rc = p->logs(ud, node, pod->ns, pod->name, &o, &text, &len, err);
-        if (rc == 0) kc_reply(r, 200, "text/plain", text, len);
+        void *ud = NULL;
+        const struct kc_node_provider *p = provider(r->srv, node, &ud);
+        rc = p ? local_logs(r, p, ud, node, pod, &o, err) : proxy_logs(r, node, pod, &o, err);
     }
     json_decref(d);
     return rc;
@@ -245,14 +327,16 @@ static int exec_cmd(kc_req *r, const kc_obj *pod, kc_err *err)
     json_t *d = kc_obj_parse(pod);
     const char *node = json_string_value(json_object_get(json_object_get(d, "spec"), "nodeName")), *container;
     void *ud = NULL;
-    const struct kc_node_provider *p;
+    const struct kc_node_provider *p = NULL;
     int rc = pick_container(r, d, pod->name, &container, err);
     if (rc == 0 && (!node || !node[0]))
         rc = kc_errf(err, KC_EBADREQUEST, "pod %s does not have a host assigned", pod->name);
     else if (rc == 0 && (p = provider(r->srv, node, &ud)) && p->exec_unsupported(ud, node))
         rc = kc_errf(err, KC_EBADREQUEST, "%s", p->exec_unsupported(ud, node));
-    else if (rc == 0)
+    else if (rc == 0 && p)
         rc = kc_errf(err, KC_EBADREQUEST, "exec is not supported by node %s yet", node);
+    else if (rc == 0)
+        rc = proxy_exec(r, node, pod, container, err);
     json_decref(d);
     if (rc < 0 && err->reason == KC_EBADREQUEST && kc_ws_exec_fail(r, err->msg)) {
         kc_err_release(err); /* answered on the WebSocket's error channel */

@@ -1,6 +1,7 @@
 /* `kubec sim`: simulated nodes in a process of their own, talking to `kubec server` over HTTP
  * (the kubemark shape). It parses the command line, resolves the kubeconfig, checks the server
- * answers, starts the nodes (sim/sim.c) and stops them on SIGINT or SIGTERM. A process killed
+ * answers, opens the nodes' kubelet endpoint (--listen, sim/simkubelet.c), starts the nodes
+ * (sim/sim.c) and stops them on SIGINT or SIGTERM. A process killed
  * otherwise leaves its nodes without heartbeats, as a crashed node would. */
 #include "sim/sim.h"
 #include "client/http.h"
@@ -14,12 +15,13 @@
 
 typedef struct sim_args {
     const char *kubeconfig;
+    const char *listen; /* the kubelet endpoint */
     kc_sim_opts o;
 } sim_args;
 
 static int parse(int argc, char **argv, sim_args *a)
 {
-    enum { KUBECONFIG = 1, NODES, PREFIX, STARTUP, CPU, MEMORY, MAXPODS };
+    enum { KUBECONFIG = 1, NODES, PREFIX, STARTUP, CPU, MEMORY, MAXPODS, LISTEN };
     static const struct option opts[] = {{"kubeconfig", required_argument, NULL, KUBECONFIG},
                                          {"nodes", required_argument, NULL, NODES},
                                          {"name-prefix", required_argument, NULL, PREFIX},
@@ -27,6 +29,7 @@ static int parse(int argc, char **argv, sim_args *a)
                                          {"cpu", required_argument, NULL, CPU},
                                          {"memory", required_argument, NULL, MEMORY},
                                          {"max-pods", required_argument, NULL, MAXPODS},
+                                         {"listen", required_argument, NULL, LISTEN},
                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -51,6 +54,9 @@ static int parse(int argc, char **argv, sim_args *a)
             break;
         case MAXPODS:
             a->o.max_pods = atoi(optarg);
+            break;
+        case LISTEN:
+            a->listen = optarg;
             break;
         default:
             return -1;
@@ -96,11 +102,11 @@ static int wait_signal(const sigset_t *set)
 
 int kc_cmd_sim(int argc, char **argv)
 {
-    sim_args a = {NULL, {.prefix = "sim"}};
+    sim_args a = {NULL, "127.0.0.1:0", {.prefix = "sim"}};
     if (parse(argc, argv, &a) < 0) {
         fprintf(stderr,
                 "usage: kubec sim --kubeconfig FILE --nodes N [--name-prefix P] [--pod-startup-ms M]\n"
-                "       [--cpu 32] [--memory 256Gi] [--max-pods 110]\n");
+                "       [--cpu 32] [--memory 256Gi] [--max-pods 110] [--listen 127.0.0.1:0]\n");
         return 2;
     }
     sigset_t set;
@@ -116,6 +122,15 @@ int kc_cmd_sim(int argc, char **argv)
         kc_err_release(&err);
         return 1;
     }
+    kc_sim_kubelet *k = kc_sim_kubelet_listen(a.listen, &err);
+    if (!k) {
+        fprintf(stderr, "kubec sim: %s\n", err.msg);
+        kc_err_release(&err);
+        kc_client_free(c);
+        return 1;
+    }
+    a.o.kubelet_host = kc_sim_kubelet_host(k);
+    a.o.kubelet_port = kc_sim_kubelet_port(k);
     kc_sim *sim = kc_sim_start(c, &a.o);
     if (!sim) { /* the client is not freed: whether a failed start kept it is the sim's business */
         fprintf(
@@ -124,10 +139,12 @@ int kc_cmd_sim(int argc, char **argv)
             a.o.nodes);
         return 1;
     }
-    fprintf(stderr, "kubec sim: %d nodes %s-0..%s-%d running; SIGINT or SIGTERM stops them\n", a.o.nodes,
-            a.o.prefix, a.o.prefix, a.o.nodes - 1);
+    kc_sim_kubelet_serve(k, sim);
+    fprintf(stderr, "kubec sim: %d nodes %s-0..%s-%d running, kubelet endpoint %s:%d; SIGINT or SIGTERM stops them\n",
+            a.o.nodes, a.o.prefix, a.o.prefix, a.o.nodes - 1, a.o.kubelet_host, a.o.kubelet_port);
     int sig = wait_signal(&set);
     fprintf(stderr, "kubec sim: signal %d, stopping\n", sig);
+    kc_sim_kubelet_free(k); /* before the sim: it reads the sim's pods */
     kc_sim_stop(sim);
     return 0;
 }

@@ -182,6 +182,8 @@ kc_sim *kc_sim_start(kc_client *c, const kc_sim_opts *o)
     s->cpu = xstrdup(o->cpu && o->cpu[0] ? o->cpu : "32");
     s->memory = xstrdup(o->memory && o->memory[0] ? o->memory : "256Gi");
     s->max_pods = o->max_pods > 0 ? o->max_pods : 110;
+    s->kubelet_host = o->kubelet_port > 0 && o->kubelet_host ? xstrdup(o->kubelet_host) : NULL;
+    s->kubelet_port = s->kubelet_host ? o->kubelet_port : 10250;
     s->startup_ms = o->pod_startup_ms > 0 ? o->pod_startup_ms : 0;
     s->lease_ms = o->lease_ms > 0 ? (uint64_t)o->lease_ms : SIM_LEASE_MS;
     s->status_ms = s->lease_ms * SIM_STATUS_PERIODS;
@@ -234,6 +236,7 @@ void kc_sim_stop(void *p)
     free(s->prefix);
     free(s->cpu);
     free(s->memory);
+    free(s->kubelet_host);
     free(s);
 }
 

@@ -17,6 +17,11 @@ typedef struct kc_sim_opts {
     const char *memory;   /* default "256Gi" */
     int max_pods;         /* default 110 */
     int lease_ms;         /* Lease renewal period, default 10000; node status every 6 periods (tests) */
+    /* Where the API server reaches these nodes' kubelet endpoint (simkubelet.c): advertised as
+     * status.daemonEndpoints.kubeletEndpoint.Port and the annotation kubec.io/kubelet-host.
+     * Port 0: no endpoint of its own (in-process nodes: the server asks kc_sim_node_provider). */
+    const char *kubelet_host;
+    int kubelet_port;
 } kc_sim_opts;
 
 typedef struct kc_sim kc_sim;
@@ -26,5 +31,15 @@ kc_sim *kc_sim_start(kc_client *c, const kc_sim_opts *o);
 void kc_sim_stop(void *sim);
 /* Answers pods/log for the simulated nodes (ud: the kc_sim). */
 extern const kc_node_provider kc_sim_node_provider;
+
+/* The kubelet endpoint of a `kubec sim` process (simkubelet.c): listen binds HOST:PORT (port 0:
+ * ephemeral) before the nodes register, so they can advertise the port; serve starts the thread
+ * answering from the sim's pods; free stops it. */
+typedef struct kc_sim_kubelet kc_sim_kubelet;
+kc_sim_kubelet *kc_sim_kubelet_listen(const char *addr, kc_err *err);
+const char *kc_sim_kubelet_host(const kc_sim_kubelet *k); /* dialable: 0.0.0.0 becomes 127.0.0.1 */
+int kc_sim_kubelet_port(const kc_sim_kubelet *k);
+void kc_sim_kubelet_serve(kc_sim_kubelet *k, kc_sim *s);
+void kc_sim_kubelet_free(kc_sim_kubelet *k);
 
 #endif

@@ -71,7 +71,8 @@ typedef struct sim_pod {
 struct kc_sim {
     kc_client *c;
     char *prefix, *cpu, *memory;
-    int n, max_pods, startup_ms;
+    char *kubelet_host; /* NULL: no endpoint of our own (in-process nodes) */
+    int n, max_pods, startup_ms, kubelet_port;
     uint64_t lease_ms, status_ms;
     sim_node *nodes;
     char boot_id[37];

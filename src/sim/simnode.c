@@ -1,7 +1,8 @@
 /* A simulated node as the API sees it: its Node object (labels, capacity, addresses, nodeInfo,
  * conditions), its Lease in kube-node-lease, and the timers that keep both fresh, as the
  * kubelet's node status loop and lease controller do. It also learns the node's spec.podCIDR
- * for pod IPs. It owns no pod state (simpod.c).
+ * for pod IPs. A node of a `kubec sim` process also says where its kubelet endpoint listens
+ * (daemonEndpoints port, kubec.io/kubelet-host annotation). It owns no pod state (simpod.c).
  *
  *   "n:i" runs --kc_sim_sync_node-->
  *     not registered: create Node (AlreadyExists: patch its status), create Lease (AlreadyExists:
@@ -69,17 +70,21 @@ static json_t *node_status(const kc_sim *s, const sim_node *n)
                               "Hostname", "address", n->name);
     return json_pack("{s:o,s:o,s:o,s:o,s:{s:{s:i}},s:o,s:[]}", "capacity", resources(s), "allocatable",
                      resources(s), "conditions", conds, "addresses", addrs, "daemonEndpoints",
-                     "kubeletEndpoint", "Port", 10250, "nodeInfo", node_info(s, n), "images");
+                     "kubeletEndpoint", "Port", s->kubelet_port, "nodeInfo", node_info(s, n), "images");
 }
 
 static json_t *node_doc(const kc_sim *s, const sim_node *n)
 {
-    return json_pack(
+    json_t *doc = json_pack(
         "{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s},s:{s:s,s:s}},s:{},s:o}", "apiVersion", "v1", "kind", "Node",
         "metadata", "name", n->name, "labels", "kubernetes.io/hostname", n->name, "kubernetes.io/os", "linux",
         "kubernetes.io/arch", "amd64", "node.kubernetes.io/instance-type", "kubec-sim", "annotations",
         "node.alpha.kubernetes.io/ttl", "0", "volumes.kubernetes.io/controller-managed-attach-detach", "true",
         "spec", "status", node_status(s, n));
+    if (s->kubelet_host)
+        json_object_set_new(json_object_get(json_object_get(doc, "metadata"), "annotations"),
+                            KC_NODE_KUBELET_HOST_ANNOTATION, json_string(s->kubelet_host));
+    return doc;
 }
 
 static json_t *lease_doc(const sim_node *n, const char *uid)
@@ -103,6 +108,17 @@ static int patch(kc_sim *s, int res, const char *ns, const char *name, const cha
     char *body = json_dumps(doc, JSON_COMPACT);
     int rc = kc_client_patch(s->c, res, ns, name, sub, "application/merge-patch+json", body, out, err);
     free(body);
+    return rc;
+}
+
+/* A restarted `kubec sim` listens on another port: the Node it finds says where, as a new one would. */
+static int advertise_endpoint(kc_sim *s, sim_node *n, kc_err *err)
+{
+    if (!s->kubelet_host) return 0;
+    json_t *doc = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", KC_NODE_KUBELET_HOST_ANNOTATION,
+                            s->kubelet_host);
+    int rc = patch(s, s->node_res, NULL, n->name, NULL, doc, NULL, err);
+    json_decref(doc);
     return rc;
 }
 
@@ -137,7 +153,8 @@ static int register_node(kc_sim *s, sim_node *n, kc_err *err)
     if (rc < 0 && err->reason == KC_EALREADYEXISTS) {
         kc_err_release(err);
         json_t *st = json_pack("{s:o}", "status", node_status(s, n));
-        rc = patch(s, s->node_res, NULL, n->name, "status", st, &o, err);
+        rc = advertise_endpoint(s, n, err);
+        if (rc == 0) rc = patch(s, s->node_res, NULL, n->name, "status", st, &o, err);
         json_decref(st);
     }
     if (rc < 0) return kc_err_wrap(err, "register node %s", n->name);

@@ -1,10 +1,22 @@
-"""A node that crashes (issue 4): simulated nodes run as a separate `kubec sim` process over HTTP;
-killing it with SIGKILL leaves its node without heartbeats, so the node lifecycle controller marks it
-Unknown and taints it unreachable, and a pod that tolerates that taint for 2 s is evicted then (it stays
-Terminating, since no kubelet confirms it), while a pod tolerating it forever stays."""
+"""Simulated nodes in a separate `kubec sim` process (issue 4).
+
+A node that crashes: killing the process with SIGKILL leaves its node without heartbeats, so the node
+lifecycle controller marks it Unknown and taints it unreachable, and a pod that tolerates that taint for
+2 s is evicted then (it stays Terminating, since no kubelet confirms it), while a pod tolerating it
+forever stays.
+
+Logs and exec: the process serves the kubelet's /containerLogs and /exec paths on a loopback port that
+its Nodes advertise (status.daemonEndpoints.kubeletEndpoint.Port, annotation kubec.io/kubelet-host);
+the server proxies `kubectl logs` there and answers `kubectl exec` with the node's refusal. With the
+process gone the server answers a Status error at once; a kubelet that holds the connection delays only
+that one request, never the server."""
 import json
+import re
 import signal
+import socket
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -72,3 +84,137 @@ def test_killed_sim_process_node_goes_unknown_and_pods_are_evicted(server, tmp_p
     wait_for(evicted, timeout=15, what="the pod tolerating 2 s to be evicted")
     st, doc, _ = server.api("GET", path + "/forever")
     assert st == 200 and not doc["metadata"].get("deletionTimestamp"), json.dumps(doc)[:300]
+
+
+# ---- logs and exec through the kubelet endpoint of a `kubec sim` process ----
+
+def deployment(name, nodes):
+    aff = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": nodes}]}]}}}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"affinity": aff, "containers": [{"name": "app", "image": "busybox"},
+                                                                           {"name": "side", "image": "nginx:1.25"}]}}}}
+
+
+def start_sim(server, tmp_path, prefix, nodes):
+    log_path = tmp_path / ("sim-%s.log" % prefix)
+    sim = subprocess.Popen([KUBEC_BIN, "sim", "--kubeconfig", server.kubeconfig, "--nodes", str(nodes),
+                            "--name-prefix", prefix], stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL)
+    port = wait_for(lambda: re.search(r"kubelet endpoint 127\.0\.0\.1:(\d+)", log_path.read_text()), timeout=10,
+                    what="kubec sim's kubelet endpoint")
+    return sim, int(port.group(1))
+
+
+def running_pod(server, ns, app):
+    st, doc, _ = server.api("GET", "/api/v1/namespaces/%s/pods?labelSelector=app%%3D%s" % (ns, app))
+    pods = [p for p in doc["items"] if p["status"].get("phase") == "Running"]
+    return pods[0] if pods else None
+
+
+def test_logs_and_exec_through_the_sim_process_kubelet_endpoint(server, kubectl, ns, tmp_path):
+    sim, port = start_sim(server, tmp_path, "kl", 2)
+    try:
+        wait_for(lambda: all(ready_status(node(server, n)) == "True" for n in ("kl-0", "kl-1")), timeout=20,
+                 what="kl-0 and kl-1 Ready")
+        n = node(server, "kl-1")
+        assert n["metadata"]["annotations"]["kubec.io/kubelet-host"] == "127.0.0.1"
+        assert n["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] == port
+        assert n["status"]["addresses"][0] == {"type": "InternalIP", "address": "172.16.0.2"}  # unchanged
+
+        st, doc, _ = server.api("POST", "/apis/apps/v1/namespaces/%s/deployments" % ns, deployment("web", ["kl-0", "kl-1"]))
+        assert st == 201, doc
+        p = wait_for(lambda: running_pod(server, ns, "web"), timeout=20, what="the Deployment's pod Running")
+        name = p["metadata"]["name"]
+        assert p["spec"]["nodeName"] in ("kl-0", "kl-1")
+
+        assert kubectl.ok("logs", "-n", ns, name, "-c", "app").out == "kubec-sim: started container app (image busybox)\n"
+        assert kubectl.ok("logs", "-n", ns, name, "-c", "side").out == \
+            "kubec-sim: started container side (image nginx:1.25)\n"
+        r = kubectl.ok("logs", "-n", ns, "deploy/web")  # kubectl defaults to the first container
+        assert r.out == "kubec-sim: started container app (image busybox)\n", r
+        ts = kubectl.ok("logs", "-n", ns, name, "-c", "app", "--timestamps").out
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z kubec-sim: started container app \(image busybox\)\n$", ts), ts
+        assert kubectl.ok("logs", "-n", ns, name, "-c", "app", "--tail=0").out == ""
+        assert kubectl.ok("logs", "-n", ns, name, "-c", "app", "--tail=1").out.startswith("kubec-sim: started")
+        assert kubectl.ok("logs", "-n", ns, name, "-c", "app", "--limit-bytes=9").out == "kubec-sim"
+        # follow: what exists, then a clean end (a simulated container writes no more lines)
+        assert kubectl.ok("logs", "-n", ns, name, "-c", "side", "-f", timeout=20).out.endswith("(image nginx:1.25)\n")
+
+        r = kubectl.fail("logs", "-n", ns, name, "-c", "nope")
+        assert "container nope is not valid for pod " + name in r.err, r
+        r = kubectl.fail("logs", "-n", ns, name, "-c", "app", "--previous")
+        assert 'previous terminated container "app" in pod "%s" not found' % name in r.err, r
+        st, doc, _ = server.api("GET", "/api/v1/namespaces/%s/pods/%s/log" % (ns, name))
+        assert st == 400 and doc["reason"] == "BadRequest" and "choose one of: [app side]" in doc["message"], doc
+        r = kubectl.fail("exec", "-n", ns, name, "-c", "app", "--", "ls")
+        assert "node %s is a simulated node (kubec sim) and cannot run commands" % p["spec"]["nodeName"] in r.err, r
+    finally:
+        sim.send_signal(signal.SIGKILL)
+        sim.wait()
+
+    # the process is gone: a Status error at once, naming what the server tried to reach
+    t0 = time.time()
+    st, doc, _ = server.api("GET", "/api/v1/namespaces/%s/pods/%s/log?container=app" % (ns, name))
+    assert time.time() - t0 < 3
+    assert st == 500 and doc["kind"] == "Status" and doc["reason"] == "InternalError", doc
+    assert doc["message"] == ('Get "http://127.0.0.1:%d/containerLogs/%s/%s/app": dial tcp 127.0.0.1:%d: '
+                              "connect: connection refused" % (port, ns, name, port)), doc
+    r = kubectl.fail("logs", "-n", ns, name, "-c", "app", "--tail=1")
+    assert "Error from server (InternalError)" in r.err and "tailLines=1" in r.err, r
+    r = kubectl.fail("exec", "-n", ns, name, "-c", "app", "--", "ls")
+    assert "error dialing backend: dial tcp 127.0.0.1:%d: connect: connection refused" % port in r.err, r
+    assert server.api("GET", "/readyz")[0] == 200
+
+
+def test_a_silent_kubelet_delays_only_its_own_request(server, ns):
+    """A node whose kubelet accepts and never answers: the log request waits for it, the server does not."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    port = lsock.getsockname()[1]
+    release = threading.Event()
+    accepted = []
+
+    def silent_kubelet():
+        conn, _ = lsock.accept()
+        conn.recv(65536)  # the request, read so that the close below is a clean end, not a reset
+        accepted.append(conn)
+        release.wait(20)
+        conn.close()  # no answer at all
+    t = threading.Thread(target=silent_kubelet, daemon=True)
+    t.start()
+    node_doc = {"apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": "mute", "annotations": {"kubec.io/kubelet-host": "127.0.0.1"}}}
+    st, doc, _ = server.api("POST", "/api/v1/nodes", node_doc)
+    assert st == 201, doc
+    st, doc, _ = server.api("PATCH", "/api/v1/nodes/mute/status",
+                            {"status": {"daemonEndpoints": {"kubeletEndpoint": {"Port": port}}}},
+                            content_type="application/merge-patch+json")
+    assert st == 200, doc
+    st, doc, _ = server.api("POST", "/api/v1/namespaces/%s/pods" % ns, pod("quiet", "mute", None))
+    assert st == 201, doc
+    answer = {}
+
+    def ask():
+        answer["r"] = server.api("GET", "/api/v1/namespaces/%s/pods/quiet/log" % ns, timeout=30)
+    asker = threading.Thread(target=ask)
+    asker.start()
+    try:
+        wait_for(lambda: accepted, timeout=10, what="the log request to reach the silent kubelet")
+        t0 = time.time()
+        for _ in range(20):  # the loop keeps serving while that request waits
+            assert server.api("GET", "/api/v1/nodes/mute")[0] == 200
+        assert time.time() - t0 < 2
+        assert asker.is_alive() and "r" not in answer
+    finally:
+        release.set()
+        asker.join(30)
+        lsock.close()
+    st, doc, _ = answer["r"]
+    assert st == 500 and doc["reason"] == "InternalError", doc
+    assert doc["message"] == 'Get "http://127.0.0.1:%d/containerLogs/%s/quiet/c": EOF' % (port, ns), doc
+    server.api("DELETE", "/api/v1/namespaces/%s/pods/quiet?gracePeriodSeconds=0" % ns)
+    server.api("DELETE", "/api/v1/nodes/mute")
