@@ -3,7 +3,8 @@
  * Running with an IP from the node's podCIDR (or the fallback), conditions and container
  * statuses; deletion waits for the grace period; the startup delay shows ContainerCreating;
  * readiness gates hold Ready; a restarted sim adopts its running pods; pods on other nodes are
- * left alone; the node provider answers logs and exec from memory. Plus the pure helpers. */
+ * left alone; the node provider answers logs and exec from memory, and so does the kubelet
+ * endpoint of a `kubec sim` process over HTTP. Plus the pure helpers. */
 #include "apiserver/apiserver.h"
 #include "client/informer.h"
 #include "sim/sim.h"
@@ -11,7 +12,9 @@
 #include "testsrv.h"
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <arpa/inet.h>
 #include <regex.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -23,7 +26,7 @@ static int POD, NODE, LEASE;
 
 static kc_sim *start_sim(const char *prefix, int n, int startup_ms)
 {
-    kc_sim_opts o = {n, prefix, startup_ms, NULL, NULL, 0, 300};
+    kc_sim_opts o = {.nodes = n, .prefix = prefix, .pod_startup_ms = startup_ms, .lease_ms = 300};
     kc_sim *s = kc_sim_start(kc_apiserver_client(srv, "kubelet"), &o);
     cr_assert_not_null(s);
     return s;
@@ -558,6 +561,84 @@ Test(sim, provider_logs_and_exec)
     cr_assert_str_eq(out, "kubec-sim");
     free(out);
     json_decref(p);
+}
+
+/* One request to the kubelet endpoint on 127.0.0.1:port; the whole answer (malloc'd). */
+static char *kubelet_get(int port, const char *request)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(send(fd, request, strlen(request), 0), (ssize_t)strlen(request));
+    kc_buf b = KC_BUF_INIT;
+    char chunk[4096];
+    ssize_t n;
+    while ((n = recv(fd, chunk, sizeof chunk, 0)) > 0) kc_buf_add(&b, chunk, (size_t)n);
+    kc_buf_add(&b, "", 1);
+    close(fd);
+    return kc_buf_take(&b);
+}
+
+static void expect_answer(int port, const char *path, const char *status_line, const char *body)
+{
+    char rq[512];
+    snprintf(rq, sizeof rq, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    char *a = kubelet_get(port, rq), *sep = strstr(a, "\r\n\r\n");
+    cr_assert(!strncmp(a, status_line, strlen(status_line)), "%s: %s", path, a);
+    cr_assert_not_null(sep, "%s", a);
+    cr_assert_str_eq(sep + 4, body, "%s", path);
+    free(a);
+}
+
+Test(sim, kubelet_endpoint_serves_logs_and_refuses_exec)
+{
+    kc_err err = KC_ERR_INIT;
+    cr_assert_null(kc_sim_kubelet_listen("127.0.0.1", &err));
+    kc_err_release(&err);
+    cr_assert_null(kc_sim_kubelet_listen("nohost:1", &err));
+    kc_err_release(&err);
+    kc_sim_kubelet *k = kc_sim_kubelet_listen("0.0.0.0:0", &err);
+    cr_assert_not_null(k, "%s", err.msg);
+    cr_assert_str_eq(kc_sim_kubelet_host(k), "127.0.0.1");
+    int port = kc_sim_kubelet_port(k);
+    cr_assert_gt(port, 0);
+    kc_sim_kubelet_serve(k, sim);
+    expect_answer(port, "/containerLogs/default/kl/web", "HTTP/1.1 400 ",
+                  "container \"web\" in pod \"kl\" is waiting to start: ContainerCreating");
+    json_t *n = wait_obj(NODE, NULL, "sim-1", ready_node, NULL, 5000);
+    cr_assert_not_null(n);
+    json_decref(n);
+    set_pod_cidr("sim-1", "10.99.1.0/24");
+    create_pod("kl", "sim-1", NULL);
+    json_t *p = wait_obj(POD, "default", "kl", phase_is, "Running", 5000);
+    cr_assert_not_null(p);
+    json_decref(p);
+    const char *line = "kubec-sim: started container web (image nginx:1.25)\n";
+    expect_answer(port, "/containerLogs/default/kl/web", "HTTP/1.1 200 OK", line);
+    expect_answer(port, "/containerLogs/default/kl/web?follow=true&tailLines=5", "HTTP/1.1 200 OK", line);
+    expect_answer(port, "/containerLogs/default/kl/web?tailLines=0", "HTTP/1.1 200 OK", "");
+    expect_answer(port, "/containerLogs/default/kl/web?limitBytes=9&timestamps=false", "HTTP/1.1 200 OK", "kubec-sim");
+    expect_answer(port, "/containerLogs/default/kl/web?previous=true", "HTTP/1.1 400 ",
+                  "previous terminated container \"web\" in pod \"kl\" not found");
+    expect_answer(port, "/containerLogs/default/kl/nope", "HTTP/1.1 400 ", "container nope is not valid for pod kl");
+    char *a = kubelet_get(port, "GET /containerLogs/default/kl/web?timestamps=true HTTP/1.1\r\n\r\n");
+    cr_assert(matches(strstr(a, "\r\n\r\n") + 4, "^[0-9-]{10}T[0-9:]{8}\\.[0-9]{9}Z kubec-sim: started container web"),
+              "%s", a);
+    free(a);
+    expect_answer(port, "/exec/default/kl/web?command=ls", "HTTP/1.1 400 ",
+                  "node sim-1 is a simulated node (kubec sim) and cannot run commands in containers");
+    expect_answer(port, "/exec/default/ghost/web", "HTTP/1.1 404 ", "pod \"ghost\" does not exist");
+    expect_answer(port, "/containerLogs/default/kl", "HTTP/1.1 404 ", "404 page not found");
+    expect_answer(port, "/healthz", "HTTP/1.1 404 ", "404 page not found");
+    a = kubelet_get(port, "DELETE /containerLogs/default/kl/web HTTP/1.1\r\n\r\n");
+    cr_assert(!strncmp(a, "HTTP/1.1 405 ", 13), "%s", a);
+    free(a);
+    a = kubelet_get(port, "garbage\r\n\r\n"); /* closed without an answer; the endpoint lives on */
+    cr_assert_str_eq(a, "");
+    free(a);
+    expect_answer(port, "/containerLogs/default/kl/web?tailLines=1", "HTTP/1.1 200 OK", line);
+    kc_sim_kubelet_free(k);
 }
 
 /* ---- helpers ---- */
