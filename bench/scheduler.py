@@ -2,7 +2,9 @@
 1,000 existing pods bound to them, 10,000 new pods, end to end through the API.
 Mode 'restart' (default): the pods are created with --disable-scheduler, then the server restarts with
 the scheduler and every bind is timed. Mode 'live': pods are created while the scheduler runs.
-Prints pods/s (overall, and mean/p50/p99 of the per-second rate). Run: /usr/bin/python3 bench/scheduler.py"""
+Prints pods/s: overall (binds over the time from the first to the last bind), and mean/p50/p99 of the
+per-second rate (binds counted per wall-clock second, from the first bind's second to the last's).
+Run: flock /tmp/kubec-bench.lock /usr/bin/python3 bench/scheduler.py [restart|live]"""
 import http.client, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time, statistics
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KUBEC = os.environ.get("KUBEC_BIN", os.path.join(ROOT, "bin", "kubec"))
@@ -87,14 +89,21 @@ per_node = {}
 for o in items:
     if o["spec"].get("nodeName"): per_node[o["spec"]["nodeName"]] = per_node.get(o["spec"]["nodeName"], 0) + 1
 print("bound %d/%d; watch saw %d; max pods on a node %d" % (nb, PODS, len(bound_ts), max(per_node.values())))
+def per_second(ts):
+    """Binds counted per wall-clock second (time.time() floored), every second from the one of the first
+    bind to the one of the last, empty seconds included; the first and last seconds are partial."""
+    lo, hi = int(min(ts)), int(max(ts))
+    counts = [0] * (hi - lo + 1)
+    for t in ts: counts[int(t) - lo] += 1
+    return counts
+def pct(sorted_v, p):  # nearest rank
+    return sorted_v[max(0, min(len(sorted_v) - 1, -(-len(sorted_v) * p // 100) - 1))]
 if bound_ts:
     first, last = min(bound_ts), max(bound_ts)
     print("from start: %.2fs, first bind at +%.2fs, last at +%.2fs" % (tend - tstart, first - tstart, last - tstart))
-    buckets = {}
-    for t in bound_ts: buckets[int(t - first)] = buckets.get(int(t - first), 0) + 1
-    rates = [buckets.get(i, 0) for i in range(int(last - first) + 1)]
-    rs = sorted(rates)
-    print("pods/s overall (first..last bind) %.0f; per-second mean %.0f p50 %.0f p99 %.0f; rates %s" % (
-        len(bound_ts) / max(last - first, 1e-3), statistics.mean(rates), rs[len(rs) // 2], rs[min(len(rs) - 1, int(len(rs) * 0.99))], rates))
+    rates = per_second(bound_ts); rs = sorted(rates)
+    print("pods/s overall (binds / (last - first bind)) %.0f over %.2fs" % (len(bound_ts) / max(last - first, 1e-3), last - first))
+    print("pods/s per wall-clock second over %d seconds: mean %.0f p50 %d p99 %d; counts %s" % (
+        len(rates), statistics.mean(rates), pct(rs, 50), pct(rs, 99), rates))
 srv.send_signal(signal.SIGTERM); srv.wait()
 shutil.rmtree(TMP, ignore_errors=True)
