@@ -24,7 +24,8 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 #define IO_TIMEOUT_S 30
-#define ANSWER_MAX (16u << 20)
+#define ANSWER_MAX (16u << 20) /* a longer answer is cut there (a log's tail is what --limit-bytes is for) */
+#define INFLIGHT_MAX 64        /* calls at once: each holds a thread for up to the timeouts */
 
 typedef struct pcall {
     kc_req *r; /* touched on the loop only */
@@ -39,6 +40,7 @@ typedef struct nodeproxy {
     pthread_mutex_t mu;
     pcall *done; /* answered calls, newest first */
     int efd;
+    int inflight; /* loop only */
 } nodeproxy;
 
 static nodeproxy *the_proxy;
@@ -183,6 +185,7 @@ static void on_done(h2o_socket_t *sock, const char *err)
     while (list) {
         pcall *c = list;
         list = c->next;
+        np->inflight--;
         c->done(c->r, &c->resp);
         kc_req_unref(c->r);
         free(c->resp.body);
@@ -246,12 +249,15 @@ static int resolve(kc_apiserver *s, const char *node, pcall *c, kc_err *err)
 int kc_nodeproxy_call(kc_req *r, const char *node, const char *method, const char *path, kc_kubelet_done done,
                       kc_err *err)
 {
+    nodeproxy *np = proxy(r->srv);
+    if (np->inflight >= INFLIGHT_MAX)
+        return kc_errf(err, KC_ETOOMANY, "too many requests to nodes in flight (%d), please try again later",
+                       INFLIGHT_MAX);
     pcall *c = xcalloc(1, sizeof *c);
     if (resolve(r->srv, node, c, err) < 0) {
         free(c);
         return -1;
     }
-    proxy(r->srv);
     c->r = r;
     c->done = done;
     c->path = xstrdup(path);
@@ -272,5 +278,6 @@ int kc_nodeproxy_call(kc_req *r, const char *node, const char *method, const cha
         free(c);
         return kc_errf(err, KC_EINTERNAL, "kubelet proxy: cannot start a thread: %s", strerror(e));
     }
+    np->inflight++;
     return 0;
 }
