@@ -220,21 +220,29 @@ static int pick_container(kc_req *r, json_t *pod, const char *name, const char *
 
 /* ---- answers of a node's kubelet endpoint (nodeproxy.c), for nodes of other processes ---- */
 
-/* A kubelet error as kube-apiserver's GenericHttpResponseChecker turns it into a Status: the
- * kubelet's text is the message; no answer at all is an InternalError naming the URL. */
-static void kubelet_err(const kc_kubelet_resp *k, const char *verb, kc_err *err)
+/* A kubelet's error answer as kube-apiserver's GenericHttpResponseChecker turns it into a Status:
+ * 400 and 404 carry the kubelet's text as the message, 500 as "Internal error occurred: ...". */
+static void kubelet_err(const kc_kubelet_resp *k, kc_err *err)
 {
     size_t n = k->len;
     while (n && (k->body[n - 1] == '\n' || k->body[n - 1] == ' ')) n--;
-    if (!k->code)
-        kc_errf(err, KC_EINTERNAL, "%s \"%s\": %s", verb, k->url, k->neterr);
-    else if (k->code == 400 || k->code == 404)
+    if (k->code == 400 || k->code == 404)
         kc_errf(err, k->code == 400 ? KC_EBADREQUEST : KC_ENOTFOUND, "%.*s", (int)n, k->body);
     else if (n)
-        kc_errf(err, KC_EINTERNAL, "%.*s", (int)n, k->body);
+        kc_errf(err, KC_EINTERNAL, "Internal error occurred: %.*s", (int)n, k->body);
     else
         kc_errf(err, KC_EINTERNAL, "the server responded with the status code %d but did not return more information",
                 k->code);
+}
+
+/* No answer at all: the Go client's error is not a Status, so kube-apiserver answers 500 with no
+ * reason and the error's text, which kubectl prints as `Error from server: Get "...": dial tcp ...`. */
+static void reply_unreachable(kc_req *r, const kc_kubelet_resp *k)
+{
+    char msg[1700];
+    snprintf(msg, sizeof msg, "Get \"%s\": %s", k->url, k->neterr);
+    kc_reply_json(r, 500, json_pack("{s:s,s:s,s:{},s:s,s:s,s:i}", "kind", "Status", "apiVersion", "v1", "metadata",
+                                    "status", "Failure", "message", msg, "code", 500));
 }
 
 static void logs_done(kc_req *r, const kc_kubelet_resp *k)
@@ -245,8 +253,12 @@ static void logs_done(kc_req *r, const kc_kubelet_resp *k)
         kc_reply(r, 200, "text/plain", text, k->len);
         return;
     }
+    if (!k->code) {
+        reply_unreachable(r, k);
+        return;
+    }
     kc_err err = KC_ERR_INIT;
-    kubelet_err(k, "Get", &err);
+    kubelet_err(k, &err);
     kc_reply_err(r, &err, NULL, NULL);
     kc_err_release(&err);
 }
@@ -275,7 +287,7 @@ static void exec_done(kc_req *r, const kc_kubelet_resp *k)
     else if (k->code >= 200 && k->code < 300) /* a node that would run it: no streaming proxy yet */
         kc_errf(&err, KC_EBADREQUEST, "streaming exec through a node's kubelet endpoint is not supported yet");
     else
-        kubelet_err(k, "Post", &err);
+        kubelet_err(k, &err);
     if (!kc_ws_exec_fail(r, err.msg)) kc_reply_err(r, &err, NULL, NULL);
     kc_err_release(&err);
 }
