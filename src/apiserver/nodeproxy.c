@@ -6,7 +6,7 @@
  *   loop: on_done: the caller's done(r, resp), unref the request
  *
  * Plain HTTP (the kubelet endpoints kubec runs are loopback `kubec sim` processes); one request
- * per connection. The state is process-wide and lives as long as the process: a thread still
+ * per connection. The state (one per server loop) lives as long as the process: a thread still
  * reading from a dead node when the server stops finishes into a queue nobody drains. It does
  * not know what the paths mean (podsub.c builds them and reads the answers). */
 #include "apiserver/nodeproxy.h"
@@ -28,6 +28,7 @@
 #define INFLIGHT_MAX 64        /* calls at once: each holds a thread for up to the timeouts */
 
 typedef struct pcall {
+    struct nodeproxy *np;
     kc_req *r; /* touched on the loop only */
     kc_kubelet_done done;
     char host[128], port[8], method[8];
@@ -41,9 +42,10 @@ typedef struct nodeproxy {
     pcall *done; /* answered calls, newest first */
     int efd;
     int inflight; /* loop only */
+    h2o_loop_t *loop;
 } nodeproxy;
 
-static nodeproxy *the_proxy;
+static nodeproxy *the_proxy; /* of the latest server's loop (unit tests run servers one after another) */
 
 /* ---- the thread: one request, blocking, bounded by timeouts ---- */
 
@@ -158,7 +160,7 @@ static void *run(void *p)
         exchange(c, fd);
         close(fd);
     }
-    nodeproxy *np = the_proxy;
+    nodeproxy *np = c->np;
     pthread_mutex_lock(&np->mu);
     c->next = np->done;
     np->done = c;
@@ -196,8 +198,9 @@ static void on_done(h2o_socket_t *sock, const char *err)
 
 static nodeproxy *proxy(kc_apiserver *s)
 {
-    if (the_proxy) return the_proxy;
-    nodeproxy *np = xcalloc(1, sizeof *np);
+    if (the_proxy && the_proxy->loop == s->ctx.loop) return the_proxy;
+    nodeproxy *np = xcalloc(1, sizeof *np); /* a previous one stays: its threads may still post to it */
+    np->loop = s->ctx.loop;
     pthread_mutex_init(&np->mu, NULL);
     np->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     h2o_socket_t *sock = h2o_evloop_socket_create(s->ctx.loop, np->efd, H2O_SOCKET_FLAG_DONT_READ);
@@ -258,6 +261,7 @@ int kc_nodeproxy_call(kc_req *r, const char *node, const char *method, const cha
         free(c);
         return -1;
     }
+    c->np = np;
     c->r = r;
     c->done = done;
     c->path = xstrdup(path);
