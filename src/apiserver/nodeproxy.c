@@ -24,7 +24,8 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 #define IO_TIMEOUT_S 30
-#define ANSWER_MAX (16u << 20) /* a longer answer is cut there (a log's tail is what --limit-bytes is for) */
+#define ANSWER_MAX (16u << 20) /* a longer answer is cut there (a log's tail is what --limit-bytes is for)   \
+                                */
 #define INFLIGHT_MAX 64        /* calls at once: each holds a thread for up to the timeouts */
 
 typedef struct pcall {
@@ -79,8 +80,10 @@ static int dial(pcall *c)
     if (!e) {
         struct pollfd pf = {fd, POLLOUT, 0};
         socklen_t el = sizeof e;
-        if (poll(&pf, 1, CONNECT_TIMEOUT_MS) <= 0) e = ETIMEDOUT;
-        else getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+        if (poll(&pf, 1, CONNECT_TIMEOUT_MS) <= 0)
+            e = ETIMEDOUT;
+        else
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
     }
     if (e) {
         neterr(c, "dial", e);
@@ -115,7 +118,8 @@ static int parse_answer(pcall *c, kc_buf *b)
         return -1;
     }
     if (!end || sscanf(b->data, "HTTP/1.%*d %d", &code) != 1 || code < 100 || code > 599) {
-        snprintf(c->resp.neterr, sizeof c->resp.neterr, "malformed HTTP response from %s:%s", c->host, c->port);
+        snprintf(c->resp.neterr, sizeof c->resp.neterr, "malformed HTTP response from %s:%s", c->host,
+                 c->port);
         return -1;
     }
     size_t off = (size_t)(end + 4 - b->data);
@@ -130,8 +134,9 @@ static int parse_answer(pcall *c, kc_buf *b)
 static void exchange(pcall *c, int fd)
 {
     kc_buf b = KC_BUF_INIT;
-    kc_buf_addf(&b, "%s %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: kubec-apiserver\r\nConnection: close\r\n"
-                    "Content-Length: 0\r\n\r\n",
+    kc_buf_addf(&b,
+                "%s %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: kubec-apiserver\r\nConnection: close\r\n"
+                "Content-Length: 0\r\n\r\n",
                 c->method, c->path, c->host, c->port);
     int e = send_all(fd, b.data, b.len) < 0 ? errno : 0;
     b.len = 0;
@@ -144,7 +149,8 @@ static void exchange(pcall *c, int fd)
     b.len--;
     if (e) {
         char eb[64];
-        snprintf(c->resp.neterr, sizeof c->resp.neterr, "read tcp %s:%s: %s", c->host, c->port, errstr(e, eb));
+        snprintf(c->resp.neterr, sizeof c->resp.neterr, "read tcp %s:%s: %s", c->host, c->port,
+                 errstr(e, eb));
     } else if (parse_answer(c, &b) == 0) {
         c->resp.body = kc_buf_take(&b);
         return;
@@ -177,7 +183,7 @@ static void on_done(h2o_socket_t *sock, const char *err)
 {
     nodeproxy *np = sock->data;
     (void)err;
-    uint64_t n; /* DONT_READ socket: reset the eventfd or the loop spins */
+    uint64_t n;                            /* DONT_READ socket: reset the eventfd or the loop spins */
     if (read(np->efd, &n, sizeof n) < 0) { /* EAGAIN: already reset */
     }
     pthread_mutex_lock(&np->mu);
@@ -213,14 +219,15 @@ static nodeproxy *proxy(kc_apiserver *s)
  * kube-apiserver's --kubelet-preferred-address-types order among the types kubec writes. */
 static const char *node_host(json_t *node)
 {
-    const char *h = json_string_value(
-        json_object_get(json_object_get(json_object_get(node, "metadata"), "annotations"), KC_NODE_KUBELET_HOST_ANNOTATION));
+    const char *h = json_string_value(json_object_get(
+        json_object_get(json_object_get(node, "metadata"), "annotations"), KC_NODE_KUBELET_HOST_ANNOTATION));
     if (h && h[0]) return h;
     static const char *const order[] = {"Hostname", "InternalDNS", "InternalIP", "ExternalDNS", "ExternalIP"};
     json_t *addrs = json_object_get(json_object_get(node, "status"), "addresses"), *a;
     for (size_t k = 0; k < sizeof order / sizeof *order; k++) {
         size_t i;
-        json_array_foreach(addrs, i, a) if (!strcmp(json_string_value(json_object_get(a, "type")) ?: "", order[k]))
+        json_array_foreach(addrs, i,
+                           a) if (!strcmp(json_string_value(json_object_get(a, "type")) ?: "", order[k]))
         {
             const char *v = json_string_value(json_object_get(a, "address"));
             if (v && v[0]) return v;
@@ -237,7 +244,8 @@ static int resolve(kc_apiserver *s, const char *node, pcall *c, kc_err *err)
     json_t *d = kc_obj_parse(o);
     const char *host = node_host(d);
     json_int_t port = json_integer_value(json_object_get(
-        json_object_get(json_object_get(json_object_get(d, "status"), "daemonEndpoints"), "kubeletEndpoint"), "Port"));
+        json_object_get(json_object_get(json_object_get(d, "status"), "daemonEndpoints"), "kubeletEndpoint"),
+        "Port"));
     int rc = 0;
     if (!host || strlen(host) >= sizeof c->host)
         rc = kc_errf(err, KC_EINTERNAL, "no preferred addresses found; known addresses: []");
@@ -267,8 +275,8 @@ int kc_nodeproxy_call(kc_req *r, const char *node, const char *method, const cha
     c->path = xstrdup(path);
     snprintf(c->method, sizeof c->method, "%s", method);
     bool v6 = strchr(c->host, ':') != NULL;
-    snprintf(c->resp.url, sizeof c->resp.url, "http://%s%s%s:%s%s", v6 ? "[" : "", c->host, v6 ? "]" : "", c->port,
-             path);
+    snprintf(c->resp.url, sizeof c->resp.url, "http://%s%s%s:%s%s", v6 ? "[" : "", c->host, v6 ? "]" : "",
+             c->port, path);
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);

@@ -52,7 +52,8 @@ static int parse_addr(const char *addr, struct sockaddr_in *sa, kc_err *err)
     memset(sa, 0, sizeof *sa);
     sa->sin_family = AF_INET;
     sa->sin_port = htons((uint16_t)port);
-    if (*end || port < 0 || port > 65535 || inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa->sin_addr) != 1)
+    if (*end || port < 0 || port > 65535 ||
+        inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa->sin_addr) != 1)
         return kc_errf(err, KC_EBADREQUEST, "--listen %s: want an IPv4 HOST:PORT", addr);
     return 0;
 }
@@ -75,8 +76,10 @@ kc_sim_kubelet *kc_sim_kubelet_listen(const char *addr, kc_err *err)
     k->stop_fd = eventfd(0, EFD_CLOEXEC);
     k->port = ntohs(sa.sin_port);
     /* a wildcard address is reachable on loopback */
-    if (sa.sin_addr.s_addr == htonl(INADDR_ANY)) snprintf(k->host, sizeof k->host, "127.0.0.1");
-    else inet_ntop(AF_INET, &sa.sin_addr, k->host, sizeof k->host);
+    if (sa.sin_addr.s_addr == htonl(INADDR_ANY))
+        snprintf(k->host, sizeof k->host, "127.0.0.1");
+    else
+        inet_ntop(AF_INET, &sa.sin_addr, k->host, sizeof k->host);
     return k;
 }
 
@@ -94,8 +97,10 @@ int kc_sim_kubelet_port(const kc_sim_kubelet *k)
 
 static void respond(int fd, int code, const char *body, size_t len)
 {
-    const char *reason = code == 200 ? "OK" : code == 400 ? "Bad Request" : code == 404 ? "Not Found"
-                                                                                       : "Method Not Allowed";
+    const char *reason = code == 200   ? "OK"
+                         : code == 400 ? "Bad Request"
+                         : code == 404 ? "Not Found"
+                                       : "Method Not Allowed";
     char head[256];
     int hl = snprintf(head, sizeof head,
                       "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
@@ -166,11 +171,13 @@ static void container_logs(kc_sim_kubelet *k, int fd, const char *ns, const char
     pthread_mutex_lock(&s->mu);
     sim_pod *p = kc_map_get(&s->pods, key);
     int rc = p ? kc_sim_pod_logs(p, &o, &text, &len, &err)
-               : kc_errf(&err, KC_EBADREQUEST, "container \"%s\" in pod \"%s\" is waiting to start: %s", ctr, pod,
-                         "ContainerCreating");
+               : kc_errf(&err, KC_EBADREQUEST, "container \"%s\" in pod \"%s\" is waiting to start: %s", ctr,
+                         pod, "ContainerCreating");
     pthread_mutex_unlock(&s->mu);
-    if (rc == 0) respond(fd, 200, text, len);
-    else respond(fd, 400, err.msg, strlen(err.msg));
+    if (rc == 0)
+        respond(fd, 200, text, len);
+    else
+        respond(fd, 400, err.msg, strlen(err.msg));
     kc_err_release(&err);
     free(text);
     free(key);
@@ -184,8 +191,10 @@ static void exec_refused(kc_sim_kubelet *k, int fd, const char *ns, const char *
     sim_pod *p = kc_map_get(&s->pods, key);
     if (p) snprintf(msg, sizeof msg, "%s", s->nodes[p->node].exec_msg);
     pthread_mutex_unlock(&s->mu);
-    if (p) respond(fd, 400, msg, strlen(msg));
-    else respond(fd, 404, msg, (size_t)snprintf(msg, sizeof msg, "pod \"%s\" does not exist", pod));
+    if (p)
+        respond(fd, 400, msg, strlen(msg));
+    else
+        respond(fd, 404, msg, (size_t)snprintf(msg, sizeof msg, "pod \"%s\" does not exist", pod));
     free(key);
 }
 
