@@ -12,6 +12,7 @@
 #define H2O_USE_LIBUV 0
 #include "api/resource.h"
 #include "apiserver/alloc.h"
+#include "apiserver/metrics.h"
 #include "client/client.h"
 #include "lib/buf.h"
 #include "lib/err.h"
@@ -50,6 +51,7 @@ typedef struct kc_apiserver {
     int components_stopped;
     bool protect_pvc, protect_pv; /* admit.c adds the protection finalizers (their controllers run) */
     int not_ready_toleration_s, unreachable_toleration_s; /* DefaultTolerationSeconds admission */
+    kc_metrics *metrics; /* GET /metrics (metrics.c) */
 } kc_apiserver;
 
 typedef struct kc_query {
@@ -81,6 +83,7 @@ typedef struct kc_req {
     char *agent;   /* the User-Agent's product ("kubectl", "OpenAPI-Generator"), the default field manager */ /* answer writes with the autoscaling/v1 Scale view */
     struct kc_selection *sel; /* list/watch selectors, parsed on first use (list.c) */
     struct kc_icall *inproc;  /* set for in-process client requests (inproc.c) */
+    kc_metrics_req mq;        /* labels learnt while routing (metrics.h) */
 } kc_req;
 
 /* http.c */

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 typedef struct hook {
     kc_req *r;
@@ -43,9 +44,27 @@ void kc_req_unref(kc_req *r)
     free(r);
 }
 
+/* A request's metrics: from the arrival of its head (h2o's request_begin_at: the loop's clock
+ * when the bytes came in) to now, when h2o disposes of it once the response is on the socket. */
+static void observe(kc_req *r, const h2o_req_t *h)
+{
+    struct timeval now, t0 = h->timestamps.request_begin_at;
+    gettimeofday(&now, NULL);
+    kc_metrics_obs o = {
+        .method = r->method,
+        .watch = kc_req_query_bool(r, "watch"),
+        .apply = r->ctype && !strncmp(r->ctype, "application/apply-patch+yaml", 28),
+        .dry_run = kc_req_query(r, "dryRun"),
+        .code = h->res.status,
+        .seconds = t0.tv_sec ? (double)(now.tv_sec - t0.tv_sec) + (now.tv_usec - t0.tv_usec) / 1e6 : 0,
+    };
+    kc_metrics_observe(r->srv->metrics, &r->mq, &o);
+}
+
 static void on_dispose(void *p)
 {
     hook *h = p;
+    observe(h->r, h->r->h2o);
     h->r->h2o = NULL;
     kc_req_unref(h->r);
 }
@@ -306,11 +325,20 @@ static void route_resource(kc_req *r, const char *group, const char *version, ch
     const kc_resource *rd = &kc_resources[ri];
     if (ns && !rd->namespaced) goto notfound;
     if (!ns && rd->namespaced && name) goto notfound;
+    kc_metrics_route(&r->mq, ri, ns != NULL, name != NULL, sub);
     kc_handle_resource(r, ri, ns, name, sub);
     return;
 notfound:
     kc_errf(&err, KC_ENOTFOUND, "the server could not find the requested resource");
     kc_reply_err(r, &err, NULL, NULL);
+}
+
+static void serve_metrics(kc_req *r)
+{
+    kc_buf b = KC_BUF_INIT;
+    kc_metrics_render(r->srv->metrics, &b);
+    size_t n = b.len;
+    kc_reply(r, 200, KC_METRICS_CTYPE, kc_buf_take(&b), n);
 }
 
 void kc_route(kc_req *r)
@@ -324,6 +352,10 @@ void kc_route(kc_req *r)
     }
     if (kc_check_query(r, &err) < 0) {
         kc_reply_err(r, &err, NULL, NULL);
+        return;
+    }
+    if (r->nseg == 1 && !strcmp(r->seg[0], "metrics") && !strcmp(r->method, "GET")) {
+        serve_metrics(r);
         return;
     }
     if (kc_discovery_route(r)) return;

@@ -146,6 +146,7 @@ kc_apiserver *kc_apiserver_new(const char *data_dir, const char *listen, kc_err 
     s->data_dir = xstrdup(data_dir);
     s->t_start = kc_now_ms();
     s->not_ready_toleration_s = s->unreachable_toleration_s = 300;
+    s->metrics = kc_metrics_new();
     if (parse_listen(s, listen, err) < 0) return NULL;
     if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
         kc_errf(err, KC_EINTERNAL, "mkdir %s: %s", data_dir, strerror(errno));
@@ -222,6 +223,7 @@ void kc_apiserver_free(kc_apiserver *s)
     kc_store_free(s->store);
     kc_range_release_all(&s->svc_ips);
     kc_range_release_all(&s->node_ports);
+    kc_metrics_free(s->metrics);
     free(s->data_dir);
     free(s);
 }
