@@ -336,6 +336,7 @@ notfound:
 static void serve_metrics(kc_req *r)
 {
     kc_buf b = KC_BUF_INIT;
+    r->mq.skip = true; /* a scrape does not perturb what it reads */
     kc_metrics_render(r->srv->metrics, &b);
     size_t n = b.len;
     kc_reply(r, 200, KC_METRICS_CTYPE, kc_buf_take(&b), n);

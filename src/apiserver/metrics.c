@@ -192,6 +192,7 @@ static void observe_duration(kc_metrics *m, uint64_t key, double s)
 
 void kc_metrics_observe(kc_metrics *m, const kc_metrics_req *q, const kc_metrics_obs *o)
 {
+    if (q->skip) return;
     int scope = scope_of(q, o->method), verb = verb_of(q, o, scope), dry = dry_of(o->dry_run);
     bool added;
     uint32_t i = tab_find(&m->counters, key_of(q, verb, scope, dry, o->code), &added);

@@ -22,6 +22,7 @@ typedef struct kc_metrics_req {
     uint8_t sub;  /* subresource label index (metrics.c) */
     bool ns;      /* the path names a namespace */
     bool name;    /* the path names an object */
+    bool skip;    /* GET /metrics itself: not observed (upstream does not instrument it either) */
 } kc_metrics_req;
 
 /* The request line and outcome that pick the labels of one observation. */

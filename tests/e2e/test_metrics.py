@@ -48,6 +48,8 @@ def test_content_type_and_families(server):
     text = body.decode()
     assert "# TYPE apiserver_request_total counter\n" in text
     assert "# TYPE apiserver_request_duration_seconds histogram\n" in text
+    # scrapes are not observed (as upstream): reading twice changes nothing
+    assert server.raw("GET", "/metrics")[2] == server.raw("GET", "/metrics")[2]
 
 
 def test_apply_creates_counted_and_timed(kubectl, ns):

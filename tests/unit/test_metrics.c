@@ -167,3 +167,11 @@ Test(metrics, text_format_0_0_4)
     regfree(&sample);
     free(text);
 }
+
+Test(metrics, scrape_is_not_observed)
+{
+    kc_metrics_req q = {.skip = true};
+    kc_metrics_obs o = {.method = "GET", .code = 200, .seconds = 0.001};
+    kc_metrics_observe(m, &q, &o);
+    hasnt("apiserver_request_total{");
+}
