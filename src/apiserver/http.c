@@ -8,7 +8,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <time.h>
 
 typedef struct hook {
     kc_req *r;
@@ -44,19 +44,30 @@ void kc_req_unref(kc_req *r)
     free(r);
 }
 
-/* A request's metrics: from the arrival of its head (h2o's request_begin_at: the loop's clock
- * when the bytes came in) to now, when h2o disposes of it once the response is on the socket. */
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A request's metrics, from on_req (h2o has just parsed the head, and read the body) to the
+ * moment the response is on the socket. Not h2o's request_begin_at: that is the loop's cached
+ * clock, up to a millisecond older than the bytes (it counted the client's think time between
+ * keep-alive requests). h2o writes a reply at once (kc_reply) and disposes of the request later
+ * in that loop turn, after other callbacks (watch fan-out...) the client does not wait for: so a
+ * reply whose dispose comes in the same turn ends when it was written; one the socket could not
+ * take at once ends at its dispose, in a later turn, once the last byte went out. */
 static void observe(kc_req *r, const h2o_req_t *h)
 {
-    struct timeval now, t0 = h->timestamps.request_begin_at;
-    gettimeofday(&now, NULL);
+    uint64_t end = r->t1_ns && r->reply_turn == r->srv->turn ? r->t1_ns : now_ns();
     kc_metrics_obs o = {
         .method = r->method,
         .watch = kc_req_query_bool(r, "watch"),
         .apply = r->ctype && !strncmp(r->ctype, "application/apply-patch+yaml", 28),
         .dry_run = kc_req_query(r, "dryRun"),
         .code = h->res.status,
-        .seconds = t0.tv_sec ? (double)(now.tv_sec - t0.tv_sec) + (now.tv_usec - t0.tv_usec) / 1e6 : 0,
+        .seconds = (double)(end - r->t0_ns) / 1e9,
     };
     kc_metrics_observe(r->srv->metrics, &r->mq, &o);
 }
@@ -285,7 +296,10 @@ void kc_reply(kc_req *r, int code, const char *ctype, char *body, size_t len)
     add_warnings(r);
     h2o_start_response(h, &gen);
     h2o_iovec_t iov = h2o_iovec_init(body, len);
+    kc_req_ref(r); /* the stamps below, even if h2o let go of the request inside h2o_send */
     h2o_send(h, &iov, 1, H2O_SEND_STATE_FINAL);
+    r->t1_ns = now_ns(), r->reply_turn = r->srv->turn;
+    kc_req_unref(r);
 }
 
 void kc_reply_json(kc_req *r, int code, json_t *doc)
@@ -374,6 +388,7 @@ void kc_route(kc_req *r)
 static int on_req(h2o_handler_t *self, h2o_req_t *h)
 {
     kc_req *r = xcalloc(1, sizeof *r);
+    r->t0_ns = now_ns();
     r->refs = 1;
     r->h2o = h;
     r->srv = ((struct kc_handler *)self)->srv;

@@ -125,6 +125,7 @@ static void run_loop(kc_apiserver *s)
             stopping = true;
             pthread_create(&stopper, NULL, stop_components, s);
         }
+        s->turn++;
         h2o_evloop_run(s->ctx.loop, loop_busy(s) ? 0 : 50);
         kc_store_kick(s->store); /* the turn's writes go to the committer as one batch */
         uint64_t now = kc_now_ms();
