@@ -11,8 +11,8 @@
 #include "api/resource.h"
 #include "lib/xalloc.h"
 #include <math.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { V_GET, V_LIST, V_WATCH, V_POST, V_PUT, V_PATCH, V_APPLY, V_DELETE, V_CONNECT, V_OTHER };
@@ -21,9 +21,22 @@ static const char *const verb_names[] = {"GET",   "LIST",  "WATCH",  "POST",    
 enum { SC_NONE, SC_RESOURCE, SC_NAMESPACE, SC_CLUSTER };
 static const char *const scope_names[] = {"", "resource", "namespace", "cluster"};
 /* subresource labels; the connect ones (upstream's validConnectRequests) first after "" */
-static const char *const sub_names[] = {"",        "log",      "exec",     "portforward", "attach", "proxy",
-                                        "status",  "scale",    "binding",  "eviction",    "finalize",
-                                        "approval", "ephemeralcontainers", "resize", "token", "other"};
+static const char *const sub_names[] = {"",
+                                        "log",
+                                        "exec",
+                                        "portforward",
+                                        "attach",
+                                        "proxy",
+                                        "status",
+                                        "scale",
+                                        "binding",
+                                        "eviction",
+                                        "finalize",
+                                        "approval",
+                                        "ephemeralcontainers",
+                                        "resize",
+                                        "token",
+                                        "other"};
 #define NSUB (sizeof sub_names / sizeof *sub_names)
 #define SUB_CONNECT_END 6
 enum { DRY_NONE, DRY_ALL, DRY_INVALID };
@@ -31,7 +44,7 @@ static const char *const dry_names[] = {"", "All", "invalid"};
 
 /* upstream's apiserver_request_duration_seconds buckets */
 static const double bounds[] = {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2,
-                                3,     4,     5,    6,   8,   10,  15,  20,  30,  45,  60};
+                                3,     4,     5,    6,   8,   10,  15,  20,  30,  45,   60};
 #define NBUCKET (sizeof bounds / sizeof *bounds)
 
 typedef struct hist {
@@ -66,7 +79,8 @@ static size_t hash(uint64_t k, size_t cap)
 static void tab_put(tab *t, uint64_t key, uint32_t slot)
 {
     size_t i = hash(key, t->cap);
-    while (t->keys[i]) i = (i + 1) & (t->cap - 1);
+    while (t->keys[i])
+        i = (i + 1) & (t->cap - 1);
     t->keys[i] = key, t->slot[i] = slot;
 }
 
@@ -168,8 +182,8 @@ static int dry_of(const char *d)
 static uint64_t key_of(const kc_metrics_req *q, int verb, int scope, int dry, int code)
 {
     uint64_t c = code < 0 || code > 999 ? 0 : (uint64_t)code;
-    return (uint64_t)(uint16_t)q->res | (uint64_t)q->sub << 16 | (uint64_t)verb << 24 | (uint64_t)scope << 28 |
-           (uint64_t)dry << 30 | c << 32 | 1ULL << 63;
+    return (uint64_t)(uint16_t)q->res | (uint64_t)q->sub << 16 | (uint64_t)verb << 24 |
+           (uint64_t)scope << 28 | (uint64_t)dry << 30 | c << 32 | 1ULL << 63;
 }
 
 static void observe_duration(kc_metrics *m, uint64_t key, double s)
@@ -265,14 +279,16 @@ static void add_labels(kc_buf *b, uint64_t key)
 
 static void render_counters(const kc_metrics *m, kc_buf *b)
 {
-    kc_buf_adds(b, "# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for each verb, "
-                   "dry run value, group, version, resource, scope, component, and HTTP response code.\n"
-                   "# TYPE apiserver_request_total counter\n");
+    kc_buf_adds(
+        b, "# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for each verb, "
+           "dry run value, group, version, resource, scope, component, and HTTP response code.\n"
+           "# TYPE apiserver_request_total counter\n");
     for (size_t i = 0; i < m->counters.n; i++) {
         uint64_t key = m->counters.order[i];
         kc_buf_adds(b, "apiserver_request_total{");
         add_labels(b, key);
-        kc_buf_addf(b, ",code=\"%u\"} %llu\n", (unsigned)(key >> 32 & 0x3ff), (unsigned long long)m->count[i]);
+        kc_buf_addf(b, ",code=\"%u\"} %llu\n", (unsigned)(key >> 32 & 0x3ff),
+                    (unsigned long long)m->count[i]);
     }
 }
 
@@ -298,9 +314,11 @@ static void render_hist(const hist *h, uint64_t key, kc_buf *b)
 
 void kc_metrics_render(const kc_metrics *m, kc_buf *b)
 {
-    kc_buf_adds(b, "# HELP apiserver_request_duration_seconds [STABLE] Response latency distribution in seconds for "
-                   "each verb, dry run value, group, version, resource, subresource, scope and component.\n"
-                   "# TYPE apiserver_request_duration_seconds histogram\n");
-    for (size_t i = 0; i < m->hists.n; i++) render_hist(&m->hist[i], m->hists.order[i], b);
+    kc_buf_adds(
+        b, "# HELP apiserver_request_duration_seconds [STABLE] Response latency distribution in seconds for "
+           "each verb, dry run value, group, version, resource, subresource, scope and component.\n"
+           "# TYPE apiserver_request_duration_seconds histogram\n");
+    for (size_t i = 0; i < m->hists.n; i++)
+        render_hist(&m->hist[i], m->hists.order[i], b);
     render_counters(m, b);
 }

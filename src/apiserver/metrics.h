@@ -18,11 +18,11 @@ typedef struct kc_metrics kc_metrics;
 
 /* What routing learnt about a request; zero-initialised means "not a resource request". */
 typedef struct kc_metrics_req {
-    int16_t res;  /* index into kc_resources + 1; 0: not a resource request */
-    uint8_t sub;  /* subresource label index (metrics.c) */
-    bool ns;      /* the path names a namespace */
-    bool name;    /* the path names an object */
-    bool skip;    /* GET /metrics itself: not observed (upstream does not instrument it either) */
+    int16_t res; /* index into kc_resources + 1; 0: not a resource request */
+    uint8_t sub; /* subresource label index (metrics.c) */
+    bool ns;     /* the path names a namespace */
+    bool name;   /* the path names an object */
+    bool skip;   /* GET /metrics itself: not observed (upstream does not instrument it either) */
 } kc_metrics_req;
 
 /* The request line and outcome that pick the labels of one observation. */

@@ -1,17 +1,17 @@
 /* Unit tests for apiserver/metrics: upstream's label rules (scope, LIST/WATCH/APPLY/CONNECT
  * verbs, dry_run), long-running requests kept out of the duration histogram, cumulative
  * buckets, and the Prometheus text format 0.0.4 line by line. */
-#include "apiserver/metrics.h"
 #include "api/resource.h"
+#include "apiserver/metrics.h"
 #include <criterion/criterion.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define L(verb, g, v, res, sub, scope)                                                                         \
-    "{verb=\"" verb "\",dry_run=\"\",group=\"" g "\",version=\"" v "\",resource=\"" res "\",subresource=\"" sub \
-    "\",scope=\"" scope "\",component=\"apiserver\""
+#define L(verb, g, v, res, sub, scope)                                                                       \
+    "{verb=\"" verb "\",dry_run=\"\",group=\"" g "\",version=\"" v "\",resource=\"" res                      \
+    "\",subresource=\"" sub "\",scope=\"" scope "\",component=\"apiserver\""
 
 static kc_metrics *m;
 static kc_buf out;
@@ -38,7 +38,8 @@ static void req(const char *method, const char *group, const char *res, bool ns,
         cr_assert(ri >= 0, "%s", res);
         kc_metrics_route(&q, ri, ns, name, sub);
     }
-    kc_metrics_obs o = {.method = method, .watch = watch, .apply = ctype_apply != NULL, .code = code, .seconds = s};
+    kc_metrics_obs o = {
+        .method = method, .watch = watch, .apply = ctype_apply != NULL, .code = code, .seconds = s};
     kc_metrics_observe(m, &q, &o);
 }
 
@@ -72,7 +73,8 @@ Test(metrics, create_is_resource_scoped_post)
     has("apiserver_request_total" L("POST", "", "v1", "configmaps", "", "resource") ",code=\"201\"} 1");
     has("apiserver_request_duration_seconds_count" L("POST", "", "v1", "configmaps", "", "resource") "} 1");
     has("apiserver_request_duration_seconds_sum" L("POST", "", "v1", "configmaps", "", "resource") "} 0.003");
-    has("apiserver_request_duration_seconds_bucket" L("POST", "", "v1", "configmaps", "", "resource") ",le=\"0.005\"} 1");
+    has("apiserver_request_duration_seconds_bucket" L("POST", "", "v1", "configmaps", "",
+                                                      "resource") ",le=\"0.005\"} 1");
 }
 
 Test(metrics, get_list_scopes_and_codes)
@@ -110,9 +112,11 @@ Test(metrics, apply_subresource_dry_run_and_non_resource)
     kc_metrics_obs o = {.method = "POST", .dry_run = "All", .code = 201, .seconds = 0.001};
     kc_metrics_observe(m, &q, &o);
     has("apiserver_request_total" L("APPLY", "apps", "v1", "deployments", "", "resource") ",code=\"200\"} 1");
-    has("apiserver_request_total" L("PUT", "apps", "v1", "deployments", "status", "resource") ",code=\"200\"} 1");
+    has("apiserver_request_total" L("PUT", "apps", "v1", "deployments", "status",
+                                    "resource") ",code=\"200\"} 1");
     has("apiserver_request_total" L("GET", "", "", "", "", "") ",code=\"200\"} 1");
-    has("apiserver_request_total{verb=\"POST\",dry_run=\"All\",group=\"\",version=\"v1\",resource=\"secrets\","
+    has("apiserver_request_total{verb=\"POST\",dry_run=\"All\",group=\"\",version=\"v1\",resource="
+        "\"secrets\","
         "subresource=\"\",scope=\"resource\",component=\"apiserver\",code=\"201\"} 1");
 }
 
@@ -125,12 +129,13 @@ Test(metrics, buckets_are_cumulative)
     static const struct {
         const char *le;
         int n;
-    } want[] = {{"0.005", 0}, {"0.025", 0}, {"0.05", 1}, {"0.2", 1}, {"0.4", 2}, {"1", 2},
-                {"10", 2},    {"45", 2},    {"60", 2},   {"+Inf", 3}};
+    } want[] = {{"0.005", 0}, {"0.025", 0}, {"0.05", 1}, {"0.2", 1}, {"0.4", 2},
+                {"1", 2},     {"10", 2},    {"45", 2},   {"60", 2},  {"+Inf", 3}};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         char line[512];
         snprintf(line, sizeof line,
-                 "apiserver_request_duration_seconds_bucket" L("DELETE", "", "v1", "secrets", "", "resource") ",le=\"%s\"} %d",
+                 "apiserver_request_duration_seconds_bucket" L("DELETE", "", "v1", "secrets", "",
+                                                               "resource") ",le=\"%s\"} %d",
                  want[i].le, want[i].n);
         has(line);
     }
@@ -154,9 +159,12 @@ Test(metrics, text_format_0_0_4)
     int help = 0, type = 0, buckets = 0;
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (!strncmp(line, "# HELP ", 7)) help++;
-        else if (!strncmp(line, "# TYPE ", 7)) type++;
-        else cr_assert_eq(regexec(&sample, line, 0, NULL, 0), 0, "bad line: %s", line);
+        if (!strncmp(line, "# HELP ", 7))
+            help++;
+        else if (!strncmp(line, "# TYPE ", 7))
+            type++;
+        else
+            cr_assert_eq(regexec(&sample, line, 0, NULL, 0), 0, "bad line: %s", line);
         if (strstr(line, "_bucket{")) buckets++;
     }
     cr_assert_eq(help, 2);
