@@ -58,17 +58,22 @@ static uint64_t now_ns(void)
  * in that loop turn, after other callbacks (watch fan-out...) the client does not wait for: so a
  * reply whose dispose comes in the same turn ends when it was written; one the socket could not
  * take at once ends at its dispose, in a later turn, once the last byte went out. */
-static void observe(kc_req *r, const h2o_req_t *h)
+static kc_metrics_obs obs_of(const kc_req *r)
 {
-    uint64_t end = r->t1_ns && r->reply_turn == r->srv->turn ? r->t1_ns : now_ns();
-    kc_metrics_obs o = {
+    return (kc_metrics_obs){
         .method = r->method,
         .watch = kc_req_query_bool(r, "watch"),
         .apply = r->ctype && !strncmp(r->ctype, "application/apply-patch+yaml", 28),
         .dry_run = kc_req_query(r, "dryRun"),
-        .code = h->res.status,
-        .seconds = (double)(end - r->t0_ns) / 1e9,
     };
+}
+
+static void observe(kc_req *r, const h2o_req_t *h)
+{
+    uint64_t end = r->t1_ns && r->reply_turn == r->srv->turn ? r->t1_ns : now_ns();
+    kc_metrics_obs o = obs_of(r);
+    o.code = h->res.status;
+    o.seconds = (double)(end - r->t0_ns) / 1e9;
     kc_metrics_observe(r->srv->metrics, &r->mq, &o);
 }
 
@@ -340,6 +345,10 @@ static void route_resource(kc_req *r, const char *group, const char *version, ch
     if (ns && !rd->namespaced) goto notfound;
     if (!ns && rd->namespaced && name) goto notfound;
     kc_metrics_route(&r->mq, ri, ns != NULL, name != NULL, sub);
+    if (r->h2o) { /* in-process calls are not observed */
+        kc_metrics_obs o = obs_of(r);
+        kc_metrics_start(r->srv->metrics, &r->mq, &o);
+    }
     kc_handle_resource(r, ri, ns, name, sub);
     return;
 notfound:

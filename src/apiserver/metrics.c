@@ -66,6 +66,8 @@ struct kc_metrics {
     uint64_t *count;
     tab hists; /* apiserver_request_duration_seconds, slot -> hist[] */
     hist *hist;
+    tab running; /* apiserver_longrunning_requests, slot -> live[] */
+    int64_t *live;
 };
 
 static size_t hash(uint64_t k, size_t cap)
@@ -129,6 +131,8 @@ void kc_metrics_free(kc_metrics *m)
     if (!m) return;
     tab_release(&m->counters);
     tab_release(&m->hists);
+    tab_release(&m->running);
+    free(m->live);
     free(m->count);
     free(m->hist);
     free(m);
@@ -204,10 +208,30 @@ static void observe_duration(kc_metrics *m, uint64_t key, double s)
         }
 }
 
+static int64_t *live_of(kc_metrics *m, uint64_t key)
+{
+    bool added;
+    uint32_t i = tab_find(&m->running, key, &added);
+    if (added) {
+        m->live = xrealloc(m->live, m->running.n * sizeof *m->live);
+        m->live[i] = 0;
+    }
+    return &m->live[i];
+}
+
+void kc_metrics_start(kc_metrics *m, kc_metrics_req *q, const kc_metrics_obs *o)
+{
+    int scope = scope_of(q, o->method), verb = verb_of(q, o, scope);
+    if (q->skip || q->running || (verb != V_WATCH && verb != V_CONNECT)) return;
+    (*live_of(m, key_of(q, verb, scope, DRY_NONE, 0)))++;
+    q->running = true;
+}
+
 void kc_metrics_observe(kc_metrics *m, const kc_metrics_req *q, const kc_metrics_obs *o)
 {
     if (q->skip) return;
     int scope = scope_of(q, o->method), verb = verb_of(q, o, scope), dry = dry_of(o->dry_run);
+    if (q->running) (*live_of(m, key_of(q, verb, scope, DRY_NONE, 0)))--;
     bool added;
     uint32_t i = tab_find(&m->counters, key_of(q, verb, scope, dry, o->code), &added);
     if (added) {
@@ -262,13 +286,20 @@ static void add_label(kc_buf *b, const char *k, const char *v, bool first)
 }
 
 /* The labels of a key, without the braces: verb,dry_run,group,version,resource,subresource,scope,component */
+static void add_labels_dry(kc_buf *b, uint64_t key, bool with_dry);
+
 static void add_labels(kc_buf *b, uint64_t key)
+{
+    add_labels_dry(b, key, true);
+}
+
+static void add_labels_dry(kc_buf *b, uint64_t key, bool with_dry)
 {
     int res = (int)(key & 0xffff) - 1, sub = (int)(key >> 16 & 0xff), verb = (int)(key >> 24 & 0xf);
     int scope = (int)(key >> 28 & 3), dry = (int)(key >> 30 & 3);
     const kc_resource *r = res >= 0 ? &kc_resources[res] : NULL;
     add_label(b, "verb", verb_names[verb], true);
-    add_label(b, "dry_run", dry_names[dry], false);
+    if (with_dry) add_label(b, "dry_run", dry_names[dry], false);
     add_label(b, "group", r ? r->group : "", false);
     add_label(b, "version", r ? r->version : "", false);
     add_label(b, "resource", r ? r->resource : "", false);
@@ -312,6 +343,19 @@ static void render_hist(const hist *h, uint64_t key, kc_buf *b)
     kc_buf_addf(b, "} %llu\n", (unsigned long long)h->count);
 }
 
+static void render_running(const kc_metrics *m, kc_buf *b)
+{
+    kc_buf_adds(
+        b, "# HELP apiserver_longrunning_requests [STABLE] Gauge of all active long-running apiserver "
+           "requests broken out by verb, group, version, resource, scope and component. Not all requests "
+           "are tracked this way.\n# TYPE apiserver_longrunning_requests gauge\n");
+    for (size_t i = 0; i < m->running.n; i++) {
+        kc_buf_adds(b, "apiserver_longrunning_requests{");
+        add_labels_dry(b, m->running.order[i], false);
+        kc_buf_addf(b, "} %lld\n", (long long)m->live[i]);
+    }
+}
+
 void kc_metrics_render(const kc_metrics *m, kc_buf *b)
 {
     kc_buf_adds(
@@ -321,4 +365,5 @@ void kc_metrics_render(const kc_metrics *m, kc_buf *b)
     for (size_t i = 0; i < m->hists.n; i++)
         render_hist(&m->hist[i], m->hists.order[i], b);
     render_counters(m, b);
+    render_running(m, b);
 }

@@ -101,10 +101,12 @@ def test_watch_counted_not_timed(kubectl, ns):
     before = scrape(kubectl)
     p = kubectl.popen("get", "configmaps", "-n", ns, "-w")
     assert p.stdout.readline().startswith("NAME")  # listed; the watch starts next
-    time.sleep(0.5)
+    watch = labels("WATCH", "configmaps", "namespace")
+    running = frozenset(x for x in watch if x[0] != "dry_run")
+    wait_for(lambda: scrape(kubectl).get(("apiserver_longrunning_requests", running)) == 1, timeout=10,
+             what="the watch in apiserver_longrunning_requests")
     p.kill()
     p.wait()
-    watch = labels("WATCH", "configmaps", "namespace")
     pokes = iter(range(100))
 
     def counted():
@@ -114,3 +116,4 @@ def test_watch_counted_not_timed(kubectl, ns):
     wait_for(counted, timeout=10, what="the watch to be counted")
     after = scrape(kubectl)
     assert ("apiserver_request_duration_seconds_count", watch) not in after
+    assert after[("apiserver_longrunning_requests", running)] == 0

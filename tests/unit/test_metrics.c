@@ -167,8 +167,8 @@ Test(metrics, text_format_0_0_4)
             cr_assert_eq(regexec(&sample, line, 0, NULL, 0), 0, "bad line: %s", line);
         if (strstr(line, "_bucket{")) buckets++;
     }
-    cr_assert_eq(help, 2);
-    cr_assert_eq(type, 2);
+    cr_assert_eq(help, 3);
+    cr_assert_eq(type, 3);
     cr_assert_eq(buckets, 2 * 24);
     has("# TYPE apiserver_request_duration_seconds histogram");
     has("# TYPE apiserver_request_total counter");
@@ -182,4 +182,30 @@ Test(metrics, scrape_is_not_observed)
     kc_metrics_obs o = {.method = "GET", .code = 200, .seconds = 0.001};
     kc_metrics_observe(m, &q, &o);
     hasnt("apiserver_request_total{");
+}
+
+/* A watch is in apiserver_longrunning_requests (labels without dry_run) from its start to its end;
+ * a plain GET never is. */
+Test(metrics, longrunning_gauge)
+{
+    kc_metrics_req w = {0}, g = {0};
+    kc_metrics_route(&w, kc_resource_find("", "v1", "pods"), true, false, NULL);
+    kc_metrics_route(&g, kc_resource_find("", "v1", "pods"), true, true, NULL);
+    kc_metrics_obs ow = {.method = "GET", .watch = true}, og = {.method = "GET"};
+    kc_metrics_start(m, &w, &ow);
+    kc_metrics_start(m, &g, &og);
+    cr_assert(w.running);
+    cr_assert_not(g.running);
+    const char *gauge =
+        "apiserver_longrunning_requests{verb=\"WATCH\",group=\"\",version=\"v1\",resource=\"pods\","
+        "subresource=\"\",scope=\"namespace\",component=\"apiserver\"}";
+    char line[512];
+    snprintf(line, sizeof line, "%s 1", gauge);
+    has(line);
+    hasnt("apiserver_longrunning_requests{verb=\"GET\"");
+    ow.code = 200, ow.seconds = 12;
+    kc_metrics_observe(m, &w, &ow);
+    snprintf(line, sizeof line, "%s 0", gauge);
+    has(line);
+    has("# TYPE apiserver_longrunning_requests gauge");
 }
