@@ -129,8 +129,8 @@ check_unchanged() { [[ $(grep -c unchanged "$TMP/out") -eq $N ]] || echo "warnin
 # median of 300.
 commit_floor() {
     python3 - "$TMP" <<'PY'
-import sqlite3, statistics, sys, time
-c = sqlite3.connect(sys.argv[1] + "/floor.db", isolation_level=None)
+import os, sqlite3, statistics, sys, time
+c = sqlite3.connect("%s/floor-%d.db" % (sys.argv[1], os.getpid()), isolation_level=None)
 c.execute("PRAGMA journal_mode=WAL"); c.execute("PRAGMA synchronous=FULL")
 c.execute("CREATE TABLE o(k TEXT PRIMARY KEY, v BLOB)")
 ts = []
