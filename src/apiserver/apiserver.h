@@ -12,6 +12,7 @@
 #define H2O_USE_LIBUV 0
 #include "api/resource.h"
 #include "apiserver/alloc.h"
+#include "apiserver/metrics.h"
 #include "client/client.h"
 #include "lib/buf.h"
 #include "lib/err.h"
@@ -50,6 +51,8 @@ typedef struct kc_apiserver {
     int components_stopped;
     bool protect_pvc, protect_pv; /* admit.c adds the protection finalizers (their controllers run) */
     int not_ready_toleration_s, unreachable_toleration_s; /* DefaultTolerationSeconds admission */
+    kc_metrics *metrics; /* GET /metrics (metrics.c) */
+    uint64_t turn;       /* loop turns so far (server.c); tells http.c whether a reply was written at once */
 } kc_apiserver;
 
 typedef struct kc_query {
@@ -81,6 +84,9 @@ typedef struct kc_req {
     char *agent;   /* the User-Agent's product ("kubectl", "OpenAPI-Generator"), the default field manager */ /* answer writes with the autoscaling/v1 Scale view */
     struct kc_selection *sel; /* list/watch selectors, parsed on first use (list.c) */
     struct kc_icall *inproc;  /* set for in-process client requests (inproc.c) */
+    kc_metrics_req mq;        /* labels learnt while routing (metrics.h) */
+    uint64_t t0_ns, t1_ns;    /* CLOCK_MONOTONIC when h2o handed the request over; when the reply was sent */
+    uint64_t reply_turn;      /* the loop turn of the reply (kc_apiserver.turn) */
 } kc_req;
 
 /* http.c */

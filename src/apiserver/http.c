@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 
 typedef struct hook {
     kc_req *r;
@@ -43,9 +44,43 @@ void kc_req_unref(kc_req *r)
     free(r);
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A request's metrics, from on_req (h2o has just parsed the head, and read the body) to the
+ * moment the response is on the socket. Not h2o's request_begin_at: that is the loop's cached
+ * clock, up to a millisecond older than the bytes (it counted the client's think time between
+ * keep-alive requests). h2o writes a reply at once (kc_reply) and disposes of the request later
+ * in that loop turn, after other callbacks (watch fan-out...) the client does not wait for: so a
+ * reply whose dispose comes in the same turn ends when it was written; one the socket could not
+ * take at once ends at its dispose, in a later turn, once the last byte went out. */
+static kc_metrics_obs obs_of(const kc_req *r)
+{
+    return (kc_metrics_obs){
+        .method = r->method,
+        .watch = kc_req_query_bool(r, "watch"),
+        .apply = r->ctype && !strncmp(r->ctype, "application/apply-patch+yaml", 28),
+        .dry_run = kc_req_query(r, "dryRun"),
+    };
+}
+
+static void observe(kc_req *r, const h2o_req_t *h)
+{
+    uint64_t end = r->t1_ns && r->reply_turn == r->srv->turn ? r->t1_ns : now_ns();
+    kc_metrics_obs o = obs_of(r);
+    o.code = h->res.status;
+    o.seconds = (double)(end - r->t0_ns) / 1e9;
+    kc_metrics_observe(r->srv->metrics, &r->mq, &o);
+}
+
 static void on_dispose(void *p)
 {
     hook *h = p;
+    observe(h->r, h->r->h2o);
     h->r->h2o = NULL;
     kc_req_unref(h->r);
 }
@@ -266,7 +301,10 @@ void kc_reply(kc_req *r, int code, const char *ctype, char *body, size_t len)
     add_warnings(r);
     h2o_start_response(h, &gen);
     h2o_iovec_t iov = h2o_iovec_init(body, len);
+    kc_req_ref(r); /* the stamps below, even if h2o let go of the request inside h2o_send */
     h2o_send(h, &iov, 1, H2O_SEND_STATE_FINAL);
+    r->t1_ns = now_ns(), r->reply_turn = r->srv->turn;
+    kc_req_unref(r);
 }
 
 void kc_reply_json(kc_req *r, int code, json_t *doc)
@@ -306,11 +344,25 @@ static void route_resource(kc_req *r, const char *group, const char *version, ch
     const kc_resource *rd = &kc_resources[ri];
     if (ns && !rd->namespaced) goto notfound;
     if (!ns && rd->namespaced && name) goto notfound;
+    kc_metrics_route(&r->mq, ri, ns != NULL, name != NULL, sub);
+    if (r->h2o) { /* in-process calls are not observed */
+        kc_metrics_obs o = obs_of(r);
+        kc_metrics_start(r->srv->metrics, &r->mq, &o);
+    }
     kc_handle_resource(r, ri, ns, name, sub);
     return;
 notfound:
     kc_errf(&err, KC_ENOTFOUND, "the server could not find the requested resource");
     kc_reply_err(r, &err, NULL, NULL);
+}
+
+static void serve_metrics(kc_req *r)
+{
+    kc_buf b = KC_BUF_INIT;
+    r->mq.skip = true; /* a scrape does not perturb what it reads */
+    kc_metrics_render(r->srv->metrics, &b);
+    size_t n = b.len;
+    kc_reply(r, 200, KC_METRICS_CTYPE, kc_buf_take(&b), n);
 }
 
 void kc_route(kc_req *r)
@@ -324,6 +376,10 @@ void kc_route(kc_req *r)
     }
     if (kc_check_query(r, &err) < 0) {
         kc_reply_err(r, &err, NULL, NULL);
+        return;
+    }
+    if (r->nseg == 1 && !strcmp(r->seg[0], "metrics") && !strcmp(r->method, "GET")) {
+        serve_metrics(r);
         return;
     }
     if (kc_discovery_route(r)) return;
@@ -341,6 +397,7 @@ void kc_route(kc_req *r)
 static int on_req(h2o_handler_t *self, h2o_req_t *h)
 {
     kc_req *r = xcalloc(1, sizeof *r);
+    r->t0_ns = now_ns();
     r->refs = 1;
     r->h2o = h;
     r->srv = ((struct kc_handler *)self)->srv;

@@ -125,6 +125,7 @@ static void run_loop(kc_apiserver *s)
             stopping = true;
             pthread_create(&stopper, NULL, stop_components, s);
         }
+        s->turn++;
         h2o_evloop_run(s->ctx.loop, loop_busy(s) ? 0 : 50);
         kc_store_kick(s->store); /* the turn's writes go to the committer as one batch */
         uint64_t now = kc_now_ms();
@@ -146,6 +147,7 @@ kc_apiserver *kc_apiserver_new(const char *data_dir, const char *listen, kc_err 
     s->data_dir = xstrdup(data_dir);
     s->t_start = kc_now_ms();
     s->not_ready_toleration_s = s->unreachable_toleration_s = 300;
+    s->metrics = kc_metrics_new();
     if (parse_listen(s, listen, err) < 0) return NULL;
     if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
         kc_errf(err, KC_EINTERNAL, "mkdir %s: %s", data_dir, strerror(errno));
@@ -222,6 +224,7 @@ void kc_apiserver_free(kc_apiserver *s)
     kc_store_free(s->store);
     kc_range_release_all(&s->svc_ips);
     kc_range_release_all(&s->node_ports);
+    kc_metrics_free(s->metrics);
     free(s->data_dir);
     free(s);
 }
