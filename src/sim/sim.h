@@ -17,6 +17,7 @@ typedef struct kc_sim_opts {
     const char *memory;   /* default "256Gi" */
     int max_pods;         /* default 110 */
     int lease_ms;         /* Lease renewal period, default 10000; node status every 6 periods (tests) */
+    int heartbeat_ticks;  /* timer phases are multiples of period / ticks; 0: SIM_TICKS; < 0: unrounded */
 } kc_sim_opts;
 
 typedef struct kc_sim kc_sim;

@@ -73,6 +73,7 @@ struct kc_sim {
     char *prefix, *cpu, *memory;
     int n, max_pods, startup_ms;
     uint64_t lease_ms, status_ms;
+    uint64_t ticks; /* timer phase resolution: ticks per lease period (simnode.c) */
     sim_node *nodes;
     char boot_id[37];
     uint64_t t0; /* monotonic ms at start: the phase origin of every node's timers */
