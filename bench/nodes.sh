@@ -6,12 +6,19 @@
 #   SIM=process: the nodes run in a separate `kubec sim --nodes N` talking HTTP to the server, as
 #                real kubelets would; the server's figures are then the server alone, and the sim
 #                process's own CPU and RSS are printed on a line of their own.
+#   SPREAD=ticks (default): the sim rounds timer phases to 100 ticks per lease period (50 nodes
+#                renew together every 100 ms); SPREAD=even: every node its own phase, one renewal
+#                every 2 ms, as independent kubelets would send them (SIM=process only).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KUBEC_BIN=${KUBEC_BIN:-$ROOT/bin/kubec}
 N=${N:-5000}
 DURATION=${DURATION:-120}
 SIM=${SIM:-inprocess}
+SPREAD=${SPREAD:-ticks}
+SIMFLAGS=()
+[[ $SPREAD == even ]] && SIMFLAGS=(--heartbeat-ticks 0)
+[[ $SPREAD == even && $SIM != process ]] && { echo "SPREAD=even needs SIM=process" >&2; exit 2; }
 [[ $SIM == inprocess || $SIM == process ]] || { echo "SIM must be inprocess or process" >&2; exit 2; }
 TMP=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -30,7 +37,7 @@ SIMARGS=()
 PID=$!
 if [[ $SIM == process ]]; then
     for _ in $(seq 100); do [[ -s $TMP/data/kubeconfig ]] && curl -sf "http://127.0.0.1:$PORT/version" >/dev/null && break; sleep 0.1; done
-    "$KUBEC_BIN" sim --kubeconfig "$TMP/data/kubeconfig" --nodes "$N" >"$TMP/sim.log" 2>&1 &
+    "$KUBEC_BIN" sim --kubeconfig "$TMP/data/kubeconfig" --nodes "$N" "${SIMFLAGS[@]}" >"$TMP/sim.log" 2>&1 &
     SIMPID=$!
 fi
 ready() { curl -s "http://127.0.0.1:$PORT/api/v1/nodes" | python3 -c '

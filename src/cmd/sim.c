@@ -21,7 +21,7 @@ typedef struct sim_args {
 
 static int parse(int argc, char **argv, sim_args *a)
 {
-    enum { KUBECONFIG = 1, NODES, PREFIX, STARTUP, CPU, MEMORY, MAXPODS, LISTEN };
+    enum { KUBECONFIG = 1, NODES, PREFIX, STARTUP, CPU, MEMORY, MAXPODS, LISTEN, TICKS };
     static const struct option opts[] = {{"kubeconfig", required_argument, NULL, KUBECONFIG},
                                          {"nodes", required_argument, NULL, NODES},
                                          {"name-prefix", required_argument, NULL, PREFIX},
@@ -30,6 +30,7 @@ static int parse(int argc, char **argv, sim_args *a)
                                          {"memory", required_argument, NULL, MEMORY},
                                          {"max-pods", required_argument, NULL, MAXPODS},
                                          {"listen", required_argument, NULL, LISTEN},
+                                         {"heartbeat-ticks", required_argument, NULL, TICKS},
                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -57,6 +58,9 @@ static int parse(int argc, char **argv, sim_args *a)
             break;
         case LISTEN:
             a->listen = optarg;
+            break;
+        case TICKS: /* 0 on the command line: unrounded phases */
+            a->o.heartbeat_ticks = atoi(optarg) > 0 ? atoi(optarg) : -1;
             break;
         default:
             return -1;
@@ -106,7 +110,8 @@ int kc_cmd_sim(int argc, char **argv)
     if (parse(argc, argv, &a) < 0) {
         fprintf(stderr,
                 "usage: kubec sim --kubeconfig FILE --nodes N [--name-prefix P] [--pod-startup-ms M]\n"
-                "       [--cpu 32] [--memory 256Gi] [--max-pods 110] [--listen 127.0.0.1:0]\n");
+                "       [--cpu 32] [--memory 256Gi] [--max-pods 110] [--listen 127.0.0.1:0]\n"
+                "       [--heartbeat-ticks 100 (0: every node its own phase)]\n");
         return 2;
     }
     sigset_t set;

@@ -187,6 +187,7 @@ kc_sim *kc_sim_start(kc_client *c, const kc_sim_opts *o)
     s->startup_ms = o->pod_startup_ms > 0 ? o->pod_startup_ms : 0;
     s->lease_ms = o->lease_ms > 0 ? (uint64_t)o->lease_ms : SIM_LEASE_MS;
     s->status_ms = s->lease_ms * SIM_STATUS_PERIODS;
+    s->ticks = o->heartbeat_ticks > 0 ? (uint64_t)o->heartbeat_ticks : o->heartbeat_ticks < 0 ? s->lease_ms : SIM_TICKS;
     s->pod_res = kc_resource_find("", "v1", "pods");
     s->node_res = kc_resource_find("", "v1", "nodes");
     s->lease_res = kc_resource_find("coordination.k8s.io", "v1", "leases");

@@ -22,6 +22,7 @@ typedef struct kc_sim_opts {
      * Port 0: no endpoint of its own (in-process nodes: the server asks kc_sim_node_provider). */
     const char *kubelet_host;
     int kubelet_port;
+    int heartbeat_ticks;  /* timer phases are multiples of period / ticks; 0: SIM_TICKS; < 0: unrounded */
 } kc_sim_opts;
 
 typedef struct kc_sim kc_sim;

@@ -74,6 +74,7 @@ struct kc_sim {
     char *kubelet_host; /* NULL: no endpoint of our own (in-process nodes) */
     int n, max_pods, startup_ms, kubelet_port;
     uint64_t lease_ms, status_ms;
+    uint64_t ticks; /* timer phase resolution: ticks per lease period (simnode.c) */
     sim_node *nodes;
     char boot_id[37];
     uint64_t t0; /* monotonic ms at start: the phase origin of every node's timers */

@@ -252,10 +252,11 @@ static void report(const sim_node *n, kc_err *err)
  * 10 s): with N = 5000, 50 renewals every 100 ms rather than one every 2 ms, so the workers
  * write them concurrently and the server commits them in groups instead of paying a commit
  * (an fsync and a wake-up of every watcher) per renewal. The first renewal comes at least
- * half a period after registration. */
+ * half a period after registration. `kubec sim --heartbeat-ticks 0` gives every node its own
+ * phase (1 ms resolution), as independent kubelets would. */
 static uint64_t phase(const kc_sim *s, const sim_node *n, uint64_t period)
 {
-    uint64_t tick = s->lease_ms / SIM_TICKS ? s->lease_ms / SIM_TICKS : 1;
+    uint64_t tick = s->lease_ms / s->ticks ? s->lease_ms / s->ticks : 1;
     return s->t0 + (uint64_t)n->idx * period / (uint64_t)s->n / tick * tick;
 }
 

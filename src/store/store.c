@@ -400,9 +400,25 @@ static void *committer(void *p)
     return NULL;
 }
 
+static void finish_batch(kc_store *s, batch *b);
+
+/* A lone write with nothing in flight commits right here, on the loop: handing it to the
+ * committer and back costs two thread wake-ups (and often a CPU migration) for nothing to
+ * overlap with. With 5,000 nodes renewing Leases evenly spread (one write every 2 ms), that
+ * hand-off was a fifth of the server's CPU. Larger batches, which come when writes arrive
+ * faster than commits, still go to the committer so the loop parses the next batch meanwhile. */
+static bool commit_inline(kc_store *s)
+{
+    if (s->nq != 1) return false;
+    batch *b = take_queue(s);
+    commit_batch(s, b);
+    finish_batch(s, b);
+    return true;
+}
+
 void kc_store_kick(kc_store *s)
 {
-    if (!s->nq || s->inflight) return;
+    if (!s->nq || s->inflight || commit_inline(s)) return;
     if (!s->thread_started) {
         pthread_create(&s->thread, NULL, committer, s);
         s->thread_started = true;
