@@ -5,6 +5,7 @@
 #include "lib/map.h"
 #include "store/store.h"
 #include <criterion/criterion.h>
+#include <unistd.h>
 #include <string.h>
 
 /* ---- fake backend: keeps committed rows in memory; can be told to refuse commits ---- */
@@ -295,4 +296,36 @@ Test(map, put_get_delete_grow)
     for (size_t it = 0; kc_map_next(&m, &it, NULL, NULL);) n++;
     cr_assert_eq(n, 1000);
     kc_map_release(&m);
+}
+
+/* A lone write lingers for company, commits when its linger ends; a linger that ended alone
+ * stops lingering for a while (a one-at-a-time client pays it once); writes that find company
+ * commit together at once. */
+Test(store, lone_write_lingers_then_backs_off)
+{
+    fake f = {0};
+    kc_store *s = open_store(&f, 16);
+    kc_err err = KC_ERR_INIT;
+    cr_assert_eq(kc_store_wait_ms(s), -1, "nothing queued");
+    cr_assert_eq(kc_store_write(s, KC_WRITE_CREATE, CM, cm("default", "a", "x"), 0, NULL, NULL, NULL, &err), 0);
+    kc_store_kick(s);
+    cr_assert_eq(f.commits, 0, "a lone write lingers");
+    int w = kc_store_wait_ms(s);
+    cr_assert(w > 0 && w <= 4, "linger of at most 4 ms, got %d", w);
+    cr_assert_eq(kc_store_write(s, KC_WRITE_CREATE, CM, cm("default", "b", "x"), 0, NULL, NULL, NULL, &err), 0);
+    kc_store_kick(s);
+    cr_assert_eq(f.commits, 1, "company came: one commit for both");
+    cr_assert_eq(kc_store_seq_head(s), 2);
+    cr_assert_eq(kc_store_write(s, KC_WRITE_CREATE, CM, cm("default", "c", "x"), 0, NULL, NULL, NULL, &err), 0);
+    kc_store_kick(s);
+    cr_assert_eq(f.commits, 1);
+    usleep(5000);
+    cr_assert_eq(kc_store_wait_ms(s), 0, "linger over");
+    kc_store_kick(s);
+    cr_assert_eq(f.commits, 2, "alone at the end of its linger: committed");
+    cr_assert_eq(kc_store_write(s, KC_WRITE_CREATE, CM, cm("default", "d", "x"), 0, NULL, NULL, NULL, &err), 0);
+    kc_store_kick(s);
+    cr_assert_eq(f.commits, 3, "after a wasted linger, the next lone write commits at once");
+    cr_assert_eq(kc_store_seq_head(s), 4);
+    kc_store_free(s);
 }
