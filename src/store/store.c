@@ -66,7 +66,8 @@ struct kc_store {
     batch *inflight;
     int efd; /* eventfd: readable when the inflight batch is durable */
     /* linger (kc_store_kick): a lone write waits up to LINGER_NS for company */
-    uint64_t linger_until, no_linger_until; /* CLOCK_MONOTONIC ns; 0: not lingering */
+    uint64_t linger_until;                  /* CLOCK_MONOTONIC ns; 0: not lingering */
+    uint64_t ov_sec, ov_cur, ov_prev;       /* writes that overlapped others: this second, the last */
     bool flushing;                          /* kc_store_flush: commit at once */
     uint64_t published;                     /* writes made durable and published so far */
 };
@@ -254,6 +255,8 @@ void kc_store_free(kc_store *s)
 
 /* ---- the write path ---- */
 
+static void note_arrival(kc_store *s);
+
 static void enqueue(kc_store *s, enum kc_evtype type, kc_obj *obj, kc_obj *prev, kc_write_done done, void *ud)
 {
     if (s->nq == s->capq) {
@@ -261,6 +264,7 @@ static void enqueue(kc_store *s, enum kc_evtype type, kc_obj *obj, kc_obj *prev,
         s->q = xrealloc(s->q, s->capq * sizeof *s->q);
     }
     s->q[s->nq++] = (pending){type, obj, prev, done, ud};
+    note_arrival(s);
 }
 
 static int check_write(enum kc_write_op op, const kc_obj *cur, const char *key, uint64_t expect_rev,
@@ -426,30 +430,35 @@ static uint64_t mono_ns(void)
 }
 
 /* Linger: a lone write waits up to LINGER_NS for others to share its commit (an fsync, which
- * costs this 2-core VM ~150 us of wall and most of the CPU of a small write). Writes spread
- * evenly from many clients (5,000 kubelets renewing Leases: one every 2 ms) then commit in
- * groups. A client that writes one thing at a time (kubectl apply) gains nothing from waiting:
- * when a linger ends with its write still alone, lingering stops for LINGER_BACKOFF_NS, so such
- * a client pays at most one linger per backoff period (4 ms a second). Returns true while the
- * write should keep waiting. */
+ * costs this 2-core VM ~150 us of wall and most of the CPU of a small write), but only while
+ * there is evidence of concurrent writers: at least LINGER_MIN_OVERLAPS writes in the last
+ * second arrived while another was still queued or committing. Writes spread evenly from many
+ * clients (5,000 kubelets renewing Leases: one every 2 ms) then commit in groups; a client that
+ * writes one thing at a time (kubectl apply) never overlaps itself and never waits. A linger
+ * ends as soon as a second write arrives. Returns true while the write should keep waiting. */
 #define LINGER_NS 4000000u
-#define LINGER_BACKOFF_NS 1000000000u
+#define LINGER_MIN_OVERLAPS 30
+static void note_arrival(kc_store *s)
+{
+    uint64_t sec = mono_ns() / 1000000000u;
+    if (sec != s->ov_sec) {
+        s->ov_prev = sec == s->ov_sec + 1 ? s->ov_cur : 0;
+        s->ov_cur = 0;
+        s->ov_sec = sec;
+    }
+    if (s->nq > 1 || s->inflight) s->ov_cur++;
+}
+
 static bool linger(kc_store *s)
 {
-    if (s->flushing) return false;
-    uint64_t now = mono_ns();
-    if (s->nq > 1) {
-        s->linger_until = 0; /* company came (or never needed): commit */
+    if (s->flushing || s->nq > 1 || (s->ov_prev < LINGER_MIN_OVERLAPS && s->ov_cur < LINGER_MIN_OVERLAPS)) {
+        s->linger_until = 0;
         return false;
     }
-    if (!s->linger_until) {
-        if (now < s->no_linger_until) return false;
-        s->linger_until = now + LINGER_NS;
-        return true;
-    }
+    uint64_t now = mono_ns();
+    if (!s->linger_until) s->linger_until = now + LINGER_NS;
     if (now < s->linger_until) return true;
-    s->linger_until = 0; /* alone until the end: stop lingering for a while */
-    s->no_linger_until = now + LINGER_BACKOFF_NS;
+    s->linger_until = 0;
     return false;
 }
 
