@@ -76,10 +76,14 @@ static int parse_listen(kc_apiserver *s, const char *listen, kc_err *err)
     return 0;
 }
 
-static bool loop_busy(kc_apiserver *s)
+/* How long the loop may wait for events: 0 when work is pending, the store's linger, else 50 ms
+ * (the tick of watch deadlines). */
+static int32_t loop_wait_ms(kc_apiserver *s)
 {
     h2o_evloop_t *l = s->ctx.loop;
-    return kc_store_pending(s->store) || l->_pending_as_client || l->_pending_as_server || l->_statechanged.head;
+    if (l->_pending_as_client || l->_pending_as_server || l->_statechanged.head) return 0;
+    int w = kc_store_wait_ms(s->store);
+    return w >= 0 && w < 50 ? w : 50;
 }
 
 /* After every durable batch: wake the watchers, give back deleted Services' addresses. */
@@ -126,7 +130,7 @@ static void run_loop(kc_apiserver *s)
             pthread_create(&stopper, NULL, stop_components, s);
         }
         s->turn++;
-        h2o_evloop_run(s->ctx.loop, loop_busy(s) ? 0 : 50);
+        h2o_evloop_run(s->ctx.loop, loop_wait_ms(s));
         kc_store_kick(s->store); /* the turn's writes go to the committer as one batch */
         uint64_t now = kc_now_ms();
         if (now - last_tick >= 50) { /* watch deadlines and bookmarks */

@@ -81,7 +81,9 @@ void kc_store_kick(kc_store *s);
 size_t kc_store_poll(kc_store *s);
 int kc_store_fd(const kc_store *s);
 size_t kc_store_flush(kc_store *s);
-bool kc_store_pending(const kc_store *s); /* writes queued and no batch in flight */
+/* How long the loop may sleep before kc_store_kick has work: -1 nothing queued (or a batch in
+ * flight: kc_store_fd wakes it), 0 now, else the ms left of a lone write's linger. */
+int kc_store_wait_ms(const kc_store *s);
 
 uint64_t kc_store_rev(const kc_store *s);        /* latest revision (applied) */
 uint64_t kc_store_oldest_rev(const kc_store *s); /* oldest revision a watch can start after */

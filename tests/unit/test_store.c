@@ -5,6 +5,7 @@
 #include "lib/map.h"
 #include "store/store.h"
 #include <criterion/criterion.h>
+#include <unistd.h>
 #include <string.h>
 
 /* ---- fake backend: keeps committed rows in memory; can be told to refuse commits ---- */
@@ -295,4 +296,53 @@ Test(map, put_get_delete_grow)
     for (size_t it = 0; kc_map_next(&m, &it, NULL, NULL);) n++;
     cr_assert_eq(n, 1000);
     kc_map_release(&m);
+}
+
+/* A lone write commits at once unless other writers overlap it (kubectl apply never waits);
+ * with enough overlapping writes in the last second, a lone write lingers up to 4 ms for
+ * company, commits with it as soon as it comes, or alone when the linger ends. */
+static void write_cm(kc_store *s, const char *name)
+{
+    kc_err err = KC_ERR_INIT;
+    cr_assert_eq(kc_store_write(s, KC_WRITE_CREATE, CM, cm("default", name, "x"), 0, NULL, NULL, NULL, &err), 0);
+}
+
+Test(store, lone_write_lingers_only_among_concurrent_writers)
+{
+    fake f = {0};
+    kc_store *s = open_store(&f, 16);
+    char n[16];
+    cr_assert_eq(kc_store_wait_ms(s), -1, "nothing queued");
+    for (int i = 0; i < 5; i++) {
+        snprintf(n, sizeof n, "alone%d", i);
+        write_cm(s, n);
+        kc_store_kick(s);
+        cr_assert_eq(f.commits, i + 1, "a one-at-a-time writer commits at once");
+    }
+    for (int i = 0; i < 40; i++) { /* pairs: the second of each overlaps the first */
+        snprintf(n, sizeof n, "p%d", 2 * i);
+        write_cm(s, n);
+        snprintf(n, sizeof n, "p%d", 2 * i + 1);
+        write_cm(s, n);
+        kc_store_kick(s);
+    }
+    int commits = f.commits;
+    cr_assert_eq(commits, 5 + 40, "each pair in one commit");
+    write_cm(s, "lone");
+    kc_store_kick(s);
+    cr_assert_eq(f.commits, commits, "among concurrent writers a lone write lingers");
+    int w = kc_store_wait_ms(s);
+    cr_assert(w > 0 && w <= 4, "linger of at most 4 ms, got %d", w);
+    write_cm(s, "company");
+    kc_store_kick(s);
+    cr_assert_eq(f.commits, commits + 1, "company came: one commit for both at once");
+    write_cm(s, "late");
+    kc_store_kick(s);
+    cr_assert_eq(f.commits, commits + 1);
+    usleep(5000);
+    cr_assert_eq(kc_store_wait_ms(s), 0, "linger over");
+    kc_store_kick(s);
+    cr_assert_eq(f.commits, commits + 2, "alone at the end of its linger: committed");
+    cr_assert_eq(kc_store_seq_head(s), 5 + 80 + 3);
+    kc_store_free(s);
 }
