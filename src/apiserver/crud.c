@@ -8,6 +8,7 @@
 #include "api/proto.h"
 #include "api/ssa.h"
 #include "api/validation.h"
+#include "lib/jsonr.h"
 #include "lib/xalloc.h"
 #include "lib/yaml.h"
 #include <inttypes.h>
@@ -74,7 +75,7 @@ int kc_body_parse(kc_req *r, bool strict_dups, json_t **out, kc_err *err)
                        "the body of the request was in an unknown format - accepted media types include: "
                        "application/json, application/yaml");
     json_error_t je;
-    *out = json_loadb(r->body, r->body_len, strict_dups ? JSON_REJECT_DUPLICATES : 0, &je);
+    *out = kc_json_loadb(r->body, r->body_len, strict_dups ? JSON_REJECT_DUPLICATES : 0, &je);
     if (!*out && strict_dups && strstr(je.text, "duplicate"))
         return kc_errf(err, KC_EBADREQUEST, "strict decoding error: %s", je.text);
     if (!*out)

@@ -4,6 +4,7 @@
 #include "store/store.h"
 #include "api/resource.h"
 #include "lib/buf.h"
+#include "lib/jsonr.h"
 #include "lib/xalloc.h"
 #include <inttypes.h>
 #include <pthread.h>
@@ -98,7 +99,7 @@ static kc_obj *obj_from_index(int res, const char *key, uint64_t rev, const char
     char *ns = slash ? xstrndup(key, (size_t)(slash - key)) : xstrdup("");
     kc_obj *o = kc_obj_alloc(res, ns, slash ? slash + 1 : key);
     free(ns);
-    json_t *idx = json_loads(idxs, 0, NULL);
+    json_t *idx = kc_json_loadb(idxs, strlen(idxs), 0, NULL);
     o->rev = rev;
     o->uid = xstrdup(json_string_value(json_object_get(idx, "u")) ?: "");
     json_t *l = json_object_get(idx, "l");
