@@ -1,5 +1,6 @@
 /* kubec: one binary, subcommands behind a dispatch table (git's builtin/ idea). */
 #include "cmd/cmd.h"
+#include "lib/jalloc.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+    kc_jalloc_install(); /* jansson's small blocks: a per-thread cache (lib/jalloc.h) */
     if (argc < 2) return usage();
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
