@@ -329,7 +329,14 @@ int kc_create_object(kc_req *r, int res, const char *ns, json_t *doc, kc_err *er
     }
     initial_status(res, doc);
     const kc_type *t = kc_schema_type(rd->schema_type);
-    kc_defaults_apply(t, doc); /* the zero values a fresh status shows */
+    /* the zero values a fresh status shows. A pod's admission above changes only scalars and
+     * adds tolerations (whose fields are all omitempty), so a second walk of its spec and
+     * metadata found nothing to add and cost 7% of a pod create: pods walk their status only.
+     * Other kinds' admission (service allocation, storage class, ...) keeps the whole walk. */
+    if (!strcmp(rd->kind, "Pod"))
+        kc_defaults_apply_field(t, doc, "status");
+    else
+        kc_defaults_apply(t, doc);
     /* managedFields start with the first server-side apply: tracking every create doubled the
      * stored size of a pod and the CPU of a create. Once an object has them, every write keeps
      * them current (kc_finish_update), so conflicts with other writers are found as upstream. */
