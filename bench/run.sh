@@ -117,9 +117,10 @@ CRASHES=0
 # (Runs in this shell, never in $(...): the server must be this shell's child.)
 start_kubec() {
     local t0=$EPOCHREALTIME r
-    # the API server and store alone (no controllers, no scheduler): the comparison with etcd
+    # the API server and store alone (no controllers, no scheduler, no cluster DNS, whose informer
+    # re-reads every pod): the comparison with etcd
     "$KUBEC_BIN" server --data-dir "$KDIR" --listen "127.0.0.1:$KPORT" --controllers= --disable-scheduler \
-        >>"$TMP/kubec.log" 2>&1 &
+        --dns-listen off >>"$TMP/kubec.log" 2>&1 &
     KPID=$!
     PIDS+=("$KPID")
     lg ready --url "$KURL" --since "$t0" --pid "$KPID" --timeout 120 || {

@@ -934,6 +934,15 @@ static void walk(const kc_type *t, json_t *obj, int in_status, int depth)
     }
 }
 
+void kc_defaults_apply_field(const kc_type *t, json_t *obj, const char *field)
+{
+    if (!t || !json_is_object(obj)) return;
+    pthread_once(&table_once, table_init);
+    const kc_field *f = kc_type_field(t, field);
+    json_t *v = json_object_get(obj, field);
+    if (f && v) walk_field(f, v, (f->flags & KC_FF_STATUS) != 0, 1);
+}
+
 void kc_defaults_apply(const kc_type *t, json_t *obj)
 {
     if (!t || !json_is_object(obj)) return;

@@ -33,5 +33,8 @@
 /* Fills in defaults on obj, an object of type t ("apps/v1.Deployment"), in place.
  * No-op when t is NULL or obj is not a JSON object. */
 void kc_defaults_apply(const kc_type *t, json_t *obj);
+/* The same for one field of obj only (say "status", filled in after the object was defaulted),
+ * as the whole walk would treat that field. */
+void kc_defaults_apply_field(const kc_type *t, json_t *obj, const char *field);
 
 #endif

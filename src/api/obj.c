@@ -4,6 +4,7 @@
  * counts are atomic so caches on other threads may share the store's objects. */
 #include "api/obj.h"
 #include "lib/buf.h"
+#include "lib/jsonr.h"
 #include "lib/jsonw.h"
 #include "lib/xalloc.h"
 #include <inttypes.h>
@@ -34,7 +35,7 @@ void kc_obj_unref(const kc_obj *co)
 
 json_t *kc_obj_parse(const kc_obj *o)
 {
-    return json_loadb(o->json, o->len, 0, NULL);
+    return kc_json_loadb(o->json, o->len, 0, NULL);
 }
 
 const char *kc_obj_field(const kc_obj *o, const char *field)
@@ -108,7 +109,7 @@ kc_obj *kc_obj_build(int res, json_t *doc)
 kc_obj *kc_obj_from_bytes(int res, const char *json, size_t len, kc_err *err)
 {
     json_error_t je;
-    json_t *doc = json_loadb(json, len, 0, &je);
+    json_t *doc = kc_json_loadb(json, len, 0, &je);
     if (!json_is_object(doc)) {
         json_decref(doc);
         kc_errf(err, KC_EBADREQUEST, "object: %s", je.text);

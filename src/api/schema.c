@@ -109,7 +109,8 @@ const kc_field *kc_type_fieldn(const kc_type *t, const char *name, size_t len)
         size_t mid = (lo + hi) / 2;
         const kc_field *f = &kc_schema_fields[order[mid]];
         size_t n = len < f->namelen ? len : f->namelen;
-        int c = memcmp(name, f->name, n);
+        /* most steps differ in the first byte: decide those without a call (3% of a create) */
+        int c = n && name[0] != f->name[0] ? (unsigned char)name[0] - (unsigned char)f->name[0] : memcmp(name, f->name, n);
         if (c == 0) c = (len > f->namelen) - (len < f->namelen);
         if (c == 0) return f;
         if (c < 0)

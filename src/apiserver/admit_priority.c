@@ -10,6 +10,8 @@
 #include "api/resource.h"
 #include "apiserver/apiserver.h"
 #include "store/store.h"
+#include "lib/map.h"
+#include "lib/xalloc.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,8 +35,44 @@ static int res_pc(void)
     return r;
 }
 
+/* What the default lookup needs of a PriorityClass, remembered per stored version (uid and
+ * revision name one immutable object): every pod create looks at every class, and parsing
+ * each one each time was 4% of a create. Used on the loop thread only. */
+typedef struct pc_info {
+    char key[80]; /* uid@rev */
+    bool def;
+    json_int_t value;
+} pc_info;
+
+static kc_map pc_cache = KC_MAP_INIT;
+
+static void pc_cache_clear(void)
+{
+    void *v;
+    for (size_t it = 0; kc_map_next(&pc_cache, &it, NULL, &v);) free(v);
+    kc_map_release(&pc_cache);
+}
+
+static const pc_info *class_info(const kc_obj *o)
+{
+    char key[80];
+    snprintf(key, sizeof key, "%s@%" PRIu64, o->uid, o->rev);
+    pc_info *i = kc_map_get(&pc_cache, key);
+    if (i) return i;
+    if (kc_map_len(&pc_cache) >= 1024) pc_cache_clear(); /* old versions pile up: start over */
+    json_t *pc = kc_obj_parse(o);
+    i = xcalloc(1, sizeof *i);
+    snprintf(i->key, sizeof i->key, "%s", key);
+    i->def = json_is_true(json_object_get(pc, "globalDefault"));
+    i->value = json_integer_value(json_object_get(pc, "value"));
+    json_decref(pc);
+    kc_map_put(&pc_cache, i->key, i);
+    return i;
+}
+
 typedef struct default_pc {
-    json_t *best; /* the lowest-valued globalDefault class (new reference) */
+    const kc_obj *best; /* the lowest-valued globalDefault class */
+    json_int_t best_value;
     const char *skip;
 } default_pc;
 
@@ -42,25 +80,22 @@ static bool consider_default(void *ud, const kc_obj *o)
 {
     default_pc *d = ud;
     if (d->skip && !strcmp(o->name, d->skip)) return true;
-    json_t *pc = kc_obj_parse(o);
-    bool def = json_is_true(json_object_get(pc, "globalDefault"));
-    json_int_t v = json_integer_value(json_object_get(pc, "value"));
-    if (def && (!d->best || json_integer_value(json_object_get(d->best, "value")) > v)) {
-        json_decref(d->best);
-        d->best = json_incref(pc);
+    const pc_info *i = class_info(o);
+    if (i->def && (!d->best || d->best_value > i->value)) {
+        d->best = o;
+        d->best_value = i->value;
     }
-    json_decref(pc);
     return true;
 }
 
 /* getDefaultPriorityClass: new reference or NULL. */
 static json_t *default_class(kc_apiserver *s, const char *skip)
 {
-    default_pc d = {NULL, skip};
+    default_pc d = {NULL, 0, skip};
     kc_err err = KC_ERR_INIT;
     kc_store_list(s->store, res_pc(), NULL, NULL, 0, consider_default, &d, &err);
     kc_err_release(&err);
-    return d.best;
+    return d.best ? kc_obj_parse(d.best) : NULL;
 }
 
 static int forbidden(kc_err *err, const char *resource, const char *name, const char *msg)

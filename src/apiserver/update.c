@@ -9,6 +9,7 @@
 #include "api/defaults.h"
 #include "api/smp.h"
 #include "api/ssa.h"
+#include "lib/jsonr.h"
 #include "lib/xalloc.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -284,7 +285,7 @@ static json_t *apply_patch(kc_req *r, const kc_type *t, json_t *base, kc_err *er
     if (r->body_len > KC_MAX_BODY)
         return kc_errf(err, KC_ETOOLARGE, "Request entity too large: limit is %d", KC_MAX_BODY), NULL;
     json_error_t je;
-    json_t *p = json_loadb(r->body, r->body_len, 0, &je);
+    json_t *p = kc_json_loadb(r->body, r->body_len, 0, &je);
     if (!p) return kc_errf(err, KC_EBADREQUEST, "error decoding patch: %s", je.text), NULL;
     json_t *out = smp ? kc_smp_apply(t, base, p, err) : merge ? kc_patch_merge(base, p, err) : kc_patch_json(base, p, err);
     json_decref(p);

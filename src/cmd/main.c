@@ -1,6 +1,6 @@
 /* kubec: one binary, subcommands behind a dispatch table (git's builtin/ idea). */
 #include "cmd/cmd.h"
-#include <malloc.h>
+#include "lib/jalloc.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -23,11 +23,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-    /* No fastbins: with them, every allocation of 1 KiB or more (an object's JSON, a reply)
-     * first merged all the small chunks a decoded request had freed, and the next request
-     * carved them out again; malloc was a quarter of the loop thread's time serving 5,000
-     * nodes' heartbeats (docs/benchmarks.md, issue 4). Small sizes still come from tcache. */
-    mallopt(M_MXFAST, 0);
+    kc_jalloc_install(); /* jansson's small blocks: a per-thread cache (lib/jalloc.h) */
     if (argc < 2) return usage();
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);

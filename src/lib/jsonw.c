@@ -8,34 +8,57 @@
 
 static const char hex[] = "0123456789ABCDEF"; /* jansson writes \u001B */
 
+/* Appends one byte; callers reserve room for their punctuation with kc_buf_grow. */
+static inline void put(kc_buf *b, char c)
+{
+    b->data[b->len++] = c;
+}
+
+/* Bytes that need an escape: '"', '\\' and the control characters. */
+static const unsigned char needs_escape[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+static void write_escaped(kc_buf *b, const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        char *o = b->data + b->len;
+        if (!needs_escape[c]) {
+            *o = (char)c, b->len++;
+            continue;
+        }
+        o[0] = '\\';
+        switch (c) {
+        case '"': o[1] = '"'; break;
+        case '\\': o[1] = '\\'; break;
+        case '\b': o[1] = 'b'; break;
+        case '\f': o[1] = 'f'; break;
+        case '\n': o[1] = 'n'; break;
+        case '\r': o[1] = 'r'; break;
+        case '\t': o[1] = 't'; break;
+        default:
+            o[1] = 'u', o[2] = '0', o[3] = '0', o[4] = hex[c >> 4], o[5] = hex[c & 15];
+            b->len += 4;
+        }
+        b->len += 2;
+    }
+}
+
+/* The common case (nothing to escape) is one scan and one copy; room for the worst case
+ * (every byte as \u00XX) is reserved once. */
 static void write_string(kc_buf *b, const char *s, size_t n)
 {
-    kc_buf_grow(b, n + 2);
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n && !needs_escape[u[i]]) i++;
+    kc_buf_grow(b, i + (n - i) * 6 + 2);
+    char *o = b->data + b->len;
+    o[0] = '"';
+    memcpy(o + 1, s, i);
+    b->len += i + 1;
+    if (i < n) write_escaped(b, u + i, n - i);
     b->data[b->len++] = '"';
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        kc_buf_add(b, s + start, i - start);
-        start = i + 1;
-        char e[6] = {'\\', 0};
-        size_t el = 2;
-        switch (c) {
-        case '"': e[1] = '"'; break;
-        case '\\': e[1] = '\\'; break;
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\t': e[1] = 't'; break;
-        default:
-            e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
-            el = 6;
-        }
-        kc_buf_add(b, e, el);
-    }
-    kc_buf_add(b, s + start, n - start);
-    kc_buf_add(b, "\"", 1);
 }
 
 static void write_integer(kc_buf *b, json_int_t v)
@@ -68,31 +91,37 @@ static void write_real(kc_buf *b, double d)
     if (!strpbrk(tmp, ".eE")) kc_buf_add(b, ".0", 2);
 }
 
-void kc_json_write(kc_buf *b, const json_t *v)
+static void write_value(kc_buf *b, const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
-        kc_buf_add(b, "{", 1);
+        kc_buf_grow(b, 2);
+        put(b, '{');
         const char *k;
         json_t *x;
         size_t i = 0;
         json_object_foreach((json_t *)v, k, x)
         {
-            if (i++) kc_buf_add(b, ",", 1);
-            write_string(b, k, strlen(k));
-            kc_buf_add(b, ":", 1);
-            kc_json_write(b, x);
+            if (i++) put(b, ',');
+            write_string(b, k, json_object_iter_key_len(json_object_key_to_iter(k)));
+            kc_buf_grow(b, 2);
+            put(b, ':');
+            write_value(b, x);
+            kc_buf_grow(b, 2);
         }
-        kc_buf_add(b, "}", 1);
+        kc_buf_grow(b, 1);
+        put(b, '}');
         break;
     }
     case JSON_ARRAY: {
-        kc_buf_add(b, "[", 1);
+        kc_buf_grow(b, 2);
+        put(b, '[');
         for (size_t i = 0, n = json_array_size(v); i < n; i++) {
-            if (i) kc_buf_add(b, ",", 1);
-            kc_json_write(b, json_array_get(v, i));
+            if (i) put(b, ',');
+            write_value(b, json_array_get(v, i));
+            kc_buf_grow(b, 2);
         }
-        kc_buf_add(b, "]", 1);
+        put(b, ']');
         break;
     }
     case JSON_STRING: write_string(b, json_string_value(v), json_string_length(v)); break;
@@ -102,6 +131,13 @@ void kc_json_write(kc_buf *b, const json_t *v)
     case JSON_FALSE: kc_buf_add(b, "false", 5); break;
     case JSON_NULL: kc_buf_add(b, "null", 4); break;
     }
+}
+
+void kc_json_write(kc_buf *b, const json_t *v)
+{
+    write_value(b, v);
+    kc_buf_grow(b, 0);
+    b->data[b->len] = 0;
 }
 
 static pthread_key_t scratch_key;

@@ -582,3 +582,27 @@ Test(defaults, added_values_not_shared)
     cr_expect_str_eq(json_string_value(req), "1");
     json_decref(pod);
 }
+
+/* kc_defaults_apply_field: one field as the whole walk treats it (status zero values, with the
+ * status rules), and nothing else of the object. */
+Test(defaults, apply_field_walks_that_field_only)
+{
+    const kc_type *t = kc_schema_kind("", "v1", "Pod");
+    cr_assert_not_null(t);
+    const char *pod = "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},"
+                      "'spec':{'containers':[{'name':'c','image':'nginx'}]},"
+                      "'status':{'phase':'Pending','conditions':[{'type':'Ready','status':'True'}]}}";
+    json_t *whole = js(pod), *one = js(pod), *orig = js(pod);
+    kc_defaults_apply(t, whole);
+    kc_defaults_apply_field(t, one, "status");
+    char *a = dump(json_object_get(whole, "status")), *b = dump(json_object_get(one, "status"));
+    char *o = dump(json_object_get(orig, "status"));
+    cr_assert_str_eq(b, a, "the status as the whole walk leaves it");
+    cr_assert_str_neq(b, o, "the walk added the status zero values");
+    char *s1 = dump(json_object_get(one, "spec")), *s0 = dump(json_object_get(orig, "spec"));
+    cr_assert_str_eq(s1, s0, "the spec is left alone");
+    char *m1 = dump(json_object_get(one, "metadata")), *m0 = dump(json_object_get(orig, "metadata"));
+    cr_assert_str_eq(m1, m0, "the metadata is left alone");
+    free(a), free(b), free(o), free(s1), free(s0), free(m1), free(m0);
+    json_decref(whole), json_decref(one), json_decref(orig);
+}

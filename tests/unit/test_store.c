@@ -249,6 +249,36 @@ Test(store, reload_restores_objects_index_and_revision)
     for (int i = 0; i < f.n; i++) free(f.rows[i].val);
 }
 
+/* The index stored beside each value (uid, labels, selectable fields, deleting) is written by
+ * hand (store.c obj_index): strings that need escaping and the deleting flag survive a reload. */
+Test(store, reload_index_escaping_and_deleting)
+{
+    fake f = {0};
+    kc_store *s = open_store(&f, 16);
+    kc_err err = KC_ERR_INIT;
+    json_t *pod = json_pack("{s:{s:s,s:s,s:s,s:s,s:{s:s,s:s}},s:{s:s},s:{s:s}}", "metadata", "name", "p",
+                            "namespace", "default", "uid", "u\"1\\", "deletionTimestamp", "2026-01-01T00:00:00Z",
+                            "labels", "a", "x\"y\\z\n\u00e9", "b/c", "", "spec", "nodeName", "n\t1", "status", "phase",
+                            "Running");
+    kc_store_write(s, KC_WRITE_CREATE, PODS, pod, 0, NULL, NULL, NULL, &err);
+    kc_store_write(s, KC_WRITE_CREATE, CM, cm("default", "plain", "v"), 0, NULL, NULL, NULL, &err);
+    kc_store_flush(s);
+    kc_store_free(s);
+    s = open_store(&f, 16);
+    const kc_obj *p = kc_store_get(s, PODS, "default", "p");
+    cr_assert_not_null(p);
+    cr_assert_str_eq(p->uid, "u\"1\\");
+    cr_assert(p->deleting);
+    cr_assert_str_eq(json_string_value(json_object_get(p->labels, "a")), "x\"y\\z\n\u00e9");
+    cr_assert_str_eq(json_string_value(json_object_get(p->labels, "b/c")), "");
+    cr_assert_str_eq(kc_obj_field(p, "spec.nodeName"), "n\t1");
+    const kc_obj *c = kc_store_get(s, CM, "default", "plain");
+    cr_assert_not(c->deleting);
+    cr_assert_str_eq(c->uid, "u-1");
+    kc_store_free(s);
+    for (int i = 0; i < f.n; i++) free(f.rows[i].val);
+}
+
 Test(store, sqlite_backend_round_trip)
 {
     char dir[] = "/tmp/kubec-test-XXXXXX", path[64];
