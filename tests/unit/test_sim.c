@@ -150,6 +150,16 @@ static void set_pod_cidr(const char *node, const char *cidr)
         "%s", err.msg);
 }
 
+/* A pod bound to node (given cidr as its podCIDR), once Running. */
+static json_t *running_pod(const char *name, const char *node, const char *cidr)
+{
+    set_pod_cidr(node, cidr);
+    create_pod(name, node, NULL);
+    json_t *p = wait_obj(POD, "default", name, phase_is, "Running", 5000);
+    cr_assert_not_null(p, "pod %s never Running", name);
+    return p;
+}
+
 static bool matches(const char *s, const char *re)
 {
     regex_t r;
@@ -532,13 +542,7 @@ Test(sim, provider_logs_and_exec)
     cr_assert_null(logs("lg", "web", false, -1, &err), "no pod yet");
     cr_assert_eq(err.reason, KC_EBADREQUEST);
     kc_err_release(&err);
-    json_t *n = wait_obj(NODE, NULL, "sim-2", ready_node, NULL, 5000);
-    cr_assert_not_null(n);
-    json_decref(n);
-    set_pod_cidr("sim-2", "10.99.2.0/24");
-    create_pod("lg", "sim-2", NULL);
-    json_t *p = wait_obj(POD, "default", "lg", phase_is, "Running", 5000);
-    cr_assert_not_null(p);
+    json_t *p = running_pod("lg", "sim-2", "10.99.2.0/24");
     char *l = logs("lg", "web", false, -1, &err);
     cr_assert_str_eq(l, "kubec-sim: started container web (image nginx:1.25)\n");
     free(l);
@@ -606,13 +610,7 @@ Test(sim, kubelet_endpoint_serves_logs_and_refuses_exec)
     kc_sim_kubelet_serve(k, sim);
     expect_answer(port, "/containerLogs/default/kl/web", "HTTP/1.1 400 ",
                   "container \"web\" in pod \"kl\" is waiting to start: ContainerCreating");
-    json_t *n = wait_obj(NODE, NULL, "sim-1", ready_node, NULL, 5000);
-    cr_assert_not_null(n);
-    json_decref(n);
-    set_pod_cidr("sim-1", "10.99.1.0/24");
-    create_pod("kl", "sim-1", NULL);
-    json_t *p = wait_obj(POD, "default", "kl", phase_is, "Running", 5000);
-    cr_assert_not_null(p);
+    json_t *p = running_pod("kl", "sim-1", "10.99.1.0/24");
     json_decref(p);
     const char *line = "kubec-sim: started container web (image nginx:1.25)\n";
     expect_answer(port, "/containerLogs/default/kl/web", "HTTP/1.1 200 OK", line);
