@@ -448,9 +448,11 @@ static uint64_t mono_ns(void)
  * second arrived while another was still queued or committing. Writes spread evenly from many
  * clients (5,000 kubelets renewing Leases: one every 2 ms) then commit in groups; a client that
  * writes one thing at a time (kubectl apply) never overlaps itself and never waits. A linger
- * ends as soon as a second write arrives. Returns true while the write should keep waiting. */
+ * ends at its deadline or once LINGER_FULL writes share it (ending it at the second write left
+ * the heartbeats at two writes per fsync). Returns true while the writes should keep waiting. */
 #define LINGER_NS 4000000u
 #define LINGER_MIN_OVERLAPS 30
+#define LINGER_FULL 8 /* a linger ends early once this many writes share it */
 static void note_arrival(kc_store *s)
 {
     uint64_t sec = mono_ns() / 1000000000u;
@@ -464,7 +466,9 @@ static void note_arrival(kc_store *s)
 
 static bool linger(kc_store *s)
 {
-    if (s->flushing || s->nq > 1 || (s->ov_prev < LINGER_MIN_OVERLAPS && s->ov_cur < LINGER_MIN_OVERLAPS)) {
+    bool lingering = s->linger_until != 0;
+    if (s->flushing || (!lingering && s->nq > 1) || s->nq >= LINGER_FULL ||
+        (s->ov_prev < LINGER_MIN_OVERLAPS && s->ov_cur < LINGER_MIN_OVERLAPS)) {
         s->linger_until = 0;
         return false;
     }
@@ -486,8 +490,10 @@ int kc_store_wait_ms(const kc_store *s)
 #define INLINE_MAX 4 /* batches up to this size commit on the loop */
 void kc_store_kick(kc_store *s)
 {
-    if (!s->nq || s->inflight || linger(s)) return;
-    if (s->nq <= INLINE_MAX) {
+    if (!s->nq || s->inflight) return;
+    bool lingered = s->linger_until != 0; /* the loop waited for these: nothing to overlap */
+    if (linger(s)) return;
+    if (s->nq <= INLINE_MAX || lingered) {
         commit_inline(s);
         return;
     }
