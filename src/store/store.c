@@ -490,10 +490,8 @@ int kc_store_wait_ms(const kc_store *s)
 #define INLINE_MAX 4 /* batches up to this size commit on the loop */
 void kc_store_kick(kc_store *s)
 {
-    if (!s->nq || s->inflight) return;
-    bool lingered = s->linger_until != 0; /* the loop waited for these: nothing to overlap */
-    if (linger(s)) return;
-    if (s->nq <= INLINE_MAX || lingered) {
+    if (!s->nq || s->inflight || linger(s)) return;
+    if (s->nq <= INLINE_MAX) {
         commit_inline(s);
         return;
     }
