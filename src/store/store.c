@@ -70,6 +70,7 @@ struct kc_store {
     /* linger (kc_store_kick): a lone write waits up to LINGER_NS for company */
     uint64_t linger_until;                  /* CLOCK_MONOTONIC ns; 0: not lingering */
     uint64_t ov_sec, ov_cur, ov_prev;       /* writes that overlapped others: this second, the last */
+    bool small_batches;                     /* the last batch was small: lingering can help */
     bool flushing;                          /* kc_store_flush: commit at once */
     uint64_t published;                     /* writes made durable and published so far */
 };
@@ -449,7 +450,10 @@ static uint64_t mono_ns(void)
  * clients (5,000 kubelets renewing Leases: one every 2 ms) then commit in groups; a client that
  * writes one thing at a time (kubectl apply) never overlaps itself and never waits. A linger
  * ends at its deadline or once LINGER_FULL writes share it (ending it at the second write left
- * the heartbeats at two writes per fsync). Returns true while the writes should keep waiting. */
+ * the heartbeats at two writes per fsync). Only while batches are small: once writes arrive
+ * faster (a full linger, a natural batch of 3 or more: 16 clients creating), batches form by
+ * themselves and waiting would only add latency. Returns true while the writes should keep
+ * waiting. */
 #define LINGER_NS 4000000u
 #define LINGER_MIN_OVERLAPS 30
 #define LINGER_FULL 8 /* a linger ends early once this many writes share it */
@@ -467,8 +471,10 @@ static void note_arrival(kc_store *s)
 static bool linger(kc_store *s)
 {
     bool lingering = s->linger_until != 0;
-    if (s->flushing || (!lingering && s->nq > 1) || s->nq >= LINGER_FULL ||
+    if (s->flushing || (!lingering && (s->nq > 1 || !s->small_batches)) || s->nq >= LINGER_FULL ||
         (s->ov_prev < LINGER_MIN_OVERLAPS && s->ov_cur < LINGER_MIN_OVERLAPS)) {
+        /* writes come faster than a linger could gather them: no need to wait next time */
+        s->small_batches = !lingering ? s->nq <= 2 : s->nq < LINGER_FULL;
         s->linger_until = 0;
         return false;
     }
@@ -476,6 +482,7 @@ static bool linger(kc_store *s)
     if (!s->linger_until) s->linger_until = now + LINGER_NS;
     if (now < s->linger_until) return true;
     s->linger_until = 0;
+    s->small_batches = true;
     return false;
 }
 

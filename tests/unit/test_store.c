@@ -374,13 +374,16 @@ Test(store, lone_write_lingers_only_among_concurrent_writers)
     cr_assert_eq(kc_store_wait_ms(s), -1, "8 writes: their batch goes to the committer at once");
     cr_assert_eq(kc_store_flush(s), 8);
     cr_assert_eq(f.commits, commits + 1, "one commit for all 8");
+    write_cm(s, "after-full");
+    kc_store_kick(s);
+    cr_assert_eq(f.commits, commits + 2, "a full linger says writes come fast: the next commits at once");
     write_cm(s, "late");
     kc_store_kick(s);
-    cr_assert_eq(f.commits, commits + 1);
+    cr_assert_eq(f.commits, commits + 2, "batches small again: a lone write lingers");
     usleep(5000);
     cr_assert_eq(kc_store_wait_ms(s), 0, "linger over");
     kc_store_kick(s);
-    cr_assert_eq(f.commits, commits + 2, "alone at the end of its linger: committed");
-    cr_assert_eq(kc_store_seq_head(s), 5 + 80 + 9);
+    cr_assert_eq(f.commits, commits + 3, "alone at the end of its linger: committed");
+    cr_assert_eq(kc_store_seq_head(s), 5 + 80 + 10);
     kc_store_free(s);
 }
