@@ -2,18 +2,12 @@
  * Kubernetes random-name alphabet (semantics 0.1), and the DaemonSet template generation
  * annotation. Admission plugins with more to them: admit_storage.c, admit_priority.c. */
 #include "apiserver/apiserver.h"
+#include "lib/clock.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-uint64_t kc_now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
 
 void kc_now_rfc3339(char out[32])
 {

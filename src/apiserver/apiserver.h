@@ -138,7 +138,6 @@ void kc_watch_tick(kc_apiserver *s);
 
 /* admit.c: object metadata on create/update; time formatting */
 void kc_now_rfc3339(char out[32]);
-uint64_t kc_now_ms(void); /* monotonic milliseconds */
 void kc_new_uid(char out[37]);
 void kc_random_suffix(char *out, size_t n);
 /* Storage admission on create: protection finalizers on PVs/PVCs, the default StorageClass. */

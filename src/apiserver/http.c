@@ -2,6 +2,7 @@
  * routes it, and sends replies. The only file of the apiserver (with watch.c's streaming and
  * server.c's loop) that speaks h2o. kc_req lifetime: see apiserver.h. */
 #include "apiserver/apiserver.h"
+#include "lib/clock.h"
 #include "lib/xalloc.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,13 +45,6 @@ void kc_req_unref(kc_req *r)
     free(r);
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* A request's metrics, from on_req (h2o has just parsed the head, and read the body) to the
  * moment the response is on the socket. Not h2o's request_begin_at: that is the loop's cached
  * clock, up to a millisecond older than the bytes (it counted the client's think time between
@@ -70,7 +64,7 @@ static kc_metrics_obs obs_of(const kc_req *r)
 
 static void observe(kc_req *r, const h2o_req_t *h)
 {
-    uint64_t end = r->t1_ns && r->reply_turn == r->srv->turn ? r->t1_ns : now_ns();
+    uint64_t end = r->t1_ns && r->reply_turn == r->srv->turn ? r->t1_ns : kc_mono_ns();
     kc_metrics_obs o = obs_of(r);
     o.code = h->res.status;
     o.seconds = (double)(end - r->t0_ns) / 1e9;
@@ -292,7 +286,7 @@ static void send_reply(kc_req *r, int code, const char *ctype, const char *body,
     h2o_iovec_t iov = h2o_iovec_init(body, len);
     kc_req_ref(r); /* the stamps below, even if h2o let go of the request inside h2o_send */
     h2o_send(h, &iov, 1, H2O_SEND_STATE_FINAL);
-    r->t1_ns = now_ns(), r->reply_turn = r->srv->turn;
+    r->t1_ns = kc_mono_ns(), r->reply_turn = r->srv->turn;
     kc_req_unref(r);
 }
 
@@ -415,7 +409,7 @@ void kc_route(kc_req *r)
 static int on_req(h2o_handler_t *self, h2o_req_t *h)
 {
     kc_req *r = xcalloc(1, sizeof *r);
-    r->t0_ns = now_ns();
+    r->t0_ns = kc_mono_ns();
     r->refs = 1;
     r->h2o = h;
     r->srv = ((struct kc_handler *)self)->srv;

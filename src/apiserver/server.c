@@ -7,6 +7,7 @@
  *
  * until SIGINT/SIGTERM. */
 #include "apiserver/apiserver.h"
+#include "lib/clock.h"
 #include "lib/xalloc.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -121,7 +122,7 @@ static void *stop_components(void *p)
 
 static void run_loop(kc_apiserver *s)
 {
-    uint64_t last_tick = kc_now_ms(), last_ns = last_tick;
+    uint64_t last_tick = kc_mono_ms(), last_ns = last_tick;
     pthread_t stopper;
     bool stopping = false;
     while (!__atomic_load_n(&s->components_stopped, __ATOMIC_ACQUIRE)) {
@@ -132,7 +133,7 @@ static void run_loop(kc_apiserver *s)
         s->turn++;
         h2o_evloop_run(s->ctx.loop, loop_wait_ms(s));
         kc_store_kick(s->store); /* the turn's writes go to the committer as one batch */
-        uint64_t now = kc_now_ms();
+        uint64_t now = kc_mono_ms();
         if (now - last_tick >= 50) { /* watch deadlines and bookmarks */
             last_tick = now;
             kc_watch_tick(s);
@@ -149,7 +150,7 @@ kc_apiserver *kc_apiserver_new(const char *data_dir, const char *listen, kc_err 
 {
     kc_apiserver *s = xcalloc(1, sizeof *s);
     s->data_dir = xstrdup(data_dir);
-    s->t_start = kc_now_ms();
+    s->t_start = kc_mono_ms();
     s->not_ready_toleration_s = s->unreachable_toleration_s = 300;
     s->metrics = kc_metrics_new();
     if (parse_listen(s, listen, err) < 0) return NULL;
@@ -210,7 +211,7 @@ int kc_apiserver_serve(kc_apiserver *s, kc_err *err)
     if (write_kubeconfig(s, err) < 0) return -1;
     fprintf(stderr, "kubec: serving on http://%s:%d (revision %llu, ready in %llu ms); kubeconfig: %s/kubeconfig\n",
             s->listen_host, s->listen_port, (unsigned long long)kc_store_rev(s->store),
-            (unsigned long long)(kc_now_ms() - s->t_start), s->data_dir);
+            (unsigned long long)(kc_mono_ms() - s->t_start), s->data_dir);
     run_loop(s);
     kc_store_flush(s->store);
     fprintf(stderr, "kubec: stopped\n");

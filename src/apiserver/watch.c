@@ -9,6 +9,7 @@
  * Backpressure is h2o's generator protocol: one h2o_send in flight; w_proceed asks for more,
  * so a slow watcher never makes the server buffer without limit (it falls behind in the ring). */
 #include "apiserver/apiserver.h"
+#include "lib/clock.h"
 #include "apiserver/tableview.h"
 #include "lib/xalloc.h"
 #include "lib/xalloc.h"
@@ -325,7 +326,7 @@ void kc_watch_start(kc_req *r, int res, const char *ns)
     w->table = kc_wants_table(r) ? kc_table_include(r) : -1;
     const char *to = kc_req_query(r, "timeoutSeconds");
     long secs = to && atol(to) > 0 ? atol(to) : 1800;
-    w->deadline_ms = kc_now_ms() + (uint64_t)secs * 1000;
+    w->deadline_ms = kc_mono_ms() + (uint64_t)secs * 1000;
     w->last_bookmark = time(NULL);
     if (start_position(w, r, &err) < 0) {
         kc_reply_err(r, &err, &kc_resources[res], NULL);
@@ -364,7 +365,7 @@ void kc_watch_wake_all(void *p)
 
 void kc_watch_tick(kc_apiserver *s)
 {
-    uint64_t now = kc_now_ms();
+    uint64_t now = kc_mono_ms();
     for (h2o_linklist_t *l = s->watchers.next; l != &s->watchers;) {
         watcher *w = H2O_STRUCT_FROM_MEMBER(watcher, link, l);
         l = l->next;

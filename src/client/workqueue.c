@@ -3,6 +3,7 @@
  * most one of them (the timer waiter) sleeps on tcv until the earliest delayed add is due, so a
  * due key wakes one thread, not every idle worker. */
 #include "client/workqueue.h"
+#include "lib/clock.h"
 #include "lib/map.h"
 #include "lib/xalloc.h"
 #include <pthread.h>
@@ -33,13 +34,6 @@ typedef struct failure {
     char *key;
     int n;
 } failure;
-
-static uint64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
 
 kc_wq *kc_wq_new(const char *name)
 {
@@ -177,7 +171,7 @@ void kc_wq_add_after(kc_wq *q, const char *key, uint64_t delay_ms)
     }
     pthread_mutex_lock(&q->mu);
     if (!q->down) {
-        uint64_t when = now_ms() + delay_ms;
+        uint64_t when = kc_mono_ms() + delay_ms;
         bool first = !q->nheap || when < q->heap[0].when;
         heap_push(q, when, key);
         /* a new earliest deadline: the timer waiter re-arms, or an idle worker becomes it */
@@ -224,7 +218,7 @@ int kc_wq_requeues(kc_wq *q, const char *key)
 
 static void promote_due(kc_wq *q)
 {
-    uint64_t now = now_ms();
+    uint64_t now = kc_mono_ms();
     while (q->nheap && q->heap[0].when <= now) {
         delayed d = heap_pop(q);
         add_locked(q, d.key);

@@ -15,6 +15,7 @@
  * Pod index "ctrl" ("u:<controller uid>", or "o:<ns>" for pods with no ControllerRef) lets a sync
  * read exactly the pods it may claim. */
 #include "controllers/daemonset.h"
+#include "lib/clock.h"
 #include "api/selector.h"
 #include "controllers/daemonset_int.h"
 #include "controllers/framework.h"
@@ -38,13 +39,6 @@ typedef struct backoff_entry {
     char *key;
     int64_t until_ms, step_ms;
 } backoff_entry;
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* ---- index ---- */
 
@@ -148,7 +142,7 @@ bool kc_ds_backoff(kc_dsctl *d, const char *ds_key, const char *node, int64_t *d
 {
     char key[600];
     snprintf(key, sizeof key, "%s/%s", ds_key, node);
-    int64_t now = now_ms();
+    int64_t now = (int64_t)kc_mono_ms();
     pthread_mutex_lock(&d->mu);
     backoff_entry *b = kc_map_get(&d->backoff, key);
     bool in = b && now < b->until_ms;

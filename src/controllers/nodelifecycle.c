@@ -17,6 +17,7 @@
  * go out at 0.1 node/s (one node per 10 s, swaps not-ready <-> unreachable exempt). Zone
  * disruption states are not modelled. */
 #include "controllers/nodelifecycle.h"
+#include "lib/clock.h"
 #include "client/events.h"
 #include "client/informer.h"
 #include "client/workqueue.h"
@@ -56,13 +57,6 @@ typedef struct nhealth {
     bool has_ready, retry_pods, alive;
     char ready[8]; /* Ready status last observed ("" none) */
 } nhealth;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t wall_ms(void)
 {
@@ -368,7 +362,7 @@ static void *monitor_run(void *p)
     while (wait_period(l, l->period_ms)) {
         kc_obj **v;
         size_t n = kc_informer_list(l->nodes, NULL, &v);
-        int64_t now = mono_ms();
+        int64_t now = (int64_t)kc_mono_ms();
         for (size_t i = 0; i < n; i++)
             check_node(l, v[i], now);
         kc_objv_free(v, n);
@@ -384,7 +378,7 @@ static void *monitor_run(void *p)
 static int64_t noexec_wait(nodelc *l)
 {
     if (__atomic_load_n(&l->nnodes, __ATOMIC_RELAXED) <= LARGE_CLUSTER) return 0;
-    int64_t now = mono_ms();
+    int64_t now = (int64_t)kc_mono_ms();
     if (l->last_noexec_ms && now - l->last_noexec_ms < NOEXEC_INTERVAL_MS)
         return NOEXEC_INTERVAL_MS - (now - l->last_noexec_ms);
     l->last_noexec_ms = now;

@@ -12,6 +12,7 @@
  * activeQ orders by priority (higher first), then by time queued; backoff after n failed
  * attempts is initial × 2^(n-1), capped at max (1 s, 2 s, 4 s, 8 s, 10 s, 10 s...). */
 #include "lib/xalloc.h"
+#include "lib/clock.h"
 #include "scheduler/sched.h"
 #include <time.h>
 
@@ -35,13 +36,6 @@ struct kc_sched_queue {
     size_t nunsched, cap_unsched, ngated, ninflight;
     uint64_t initial, max, seq;
 };
-
-uint64_t kc_sched_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static bool active_less(const qent *a, const qent *b)
 {

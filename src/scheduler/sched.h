@@ -426,6 +426,5 @@ void kc_sched_queue_move_all(kc_sched_queue *q, uint64_t now);
 void kc_sched_queue_flush(kc_sched_queue *q, uint64_t now, uint64_t max_ms);
 size_t kc_sched_queue_len(kc_sched_queue *q, int where);
 
-uint64_t kc_sched_now_ms(void);
 
 #endif

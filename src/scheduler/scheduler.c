@@ -10,6 +10,7 @@
  * deleted or added by someone else, an assumed pod forgotten) move them to backoff/active;
  * besides, they are retried after 5 minutes in any case. */
 #include "scheduler/scheduler.h"
+#include "lib/clock.h"
 #include "client/informer.h"
 #include "lib/map.h"
 #include "lib/xalloc.h"
@@ -258,7 +259,7 @@ static void drain(kc_scheduler *s, uint64_t wait_ms)
     s->head = NULL;
     s->tail = &s->head;
     pthread_mutex_unlock(&s->mu);
-    uint64_t now = kc_sched_now_ms();
+    uint64_t now = kc_mono_ms();
     while (list) {
         ev *n = list->next;
         apply(s, list, now);
@@ -320,7 +321,7 @@ static void *run(void *arg)
     uint64_t wait = 0;
     while (!stopping(s)) {
         drain(s, wait);
-        uint64_t now = kc_sched_now_ms();
+        uint64_t now = kc_mono_ms();
         if (now - s->last_flush >= 30000) {
             kc_sched_queue_flush(s->queue, now, UNSCHED_MAX_MS);
             s->last_flush = now;
@@ -454,7 +455,7 @@ kc_scheduler *kc_scheduler_start(kc_client *c)
     s->ctx.post_filter = kc_sched_preempt;
     s->ctx.preempt = preempt;
     s->ctx.preempt_ud = s;
-    s->last_flush = kc_sched_now_ms();
+    s->last_flush = kc_mono_ms();
     static const kc_handlers pods = {pod_add, pod_update, pod_delete};
     static const kc_handlers nodes = {node_add, node_update, node_delete};
     s->inf[INF_PODS] = informer(s, "", "pods", &pods);

@@ -27,6 +27,7 @@
  * Volumes chosen for a pod are reserved until their claimRef shows up, so two pods never pick
  * the same free volume. Parsed documents are cached per object revision. */
 #include "client/informer.h"
+#include "lib/clock.h"
 #include "controllers/pv_match.h"
 #include "lib/xalloc.h"
 #include "scheduler/sched.h"
@@ -584,7 +585,7 @@ bool kc_sched_volume_prebind(kc_sched_volumes *v, kc_sched_cache *c, const kc_sc
     if (err.reason) v->fail(v->bind_ud, p->obj, node, &err);
     kc_err_release(&err);
     if (!j) return taken;
-    j->deadline = kc_sched_now_ms() + BIND_TIMEOUT_MS;
+    j->deadline = kc_mono_ms() + BIND_TIMEOUT_MS;
     pthread_mutex_lock(&v->wmu);
     *v->todo_tail = j;
     v->todo_tail = &j->next;
@@ -663,7 +664,7 @@ static void job_done(kc_sched_volumes *v, vjob *j, const kc_err *err)
 /* Waiting jobs whose claims are all bound (or whose time is up) leave the list. */
 static void check_waiting(kc_sched_volumes *v, const char *claim_key)
 {
-    uint64_t now = kc_sched_now_ms();
+    uint64_t now = kc_mono_ms();
     vjob *ready = NULL, *late = NULL;
     pthread_mutex_lock(&v->wmu);
     for (vjob **pp = &v->waiting; *pp;) {
@@ -717,7 +718,7 @@ static void *worker(void *arg)
             ts.tv_nsec += 200 * 1000000L;
             if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
             pthread_cond_timedwait(&v->cv, &v->wmu, &ts);
-            uint64_t now = kc_sched_now_ms();
+            uint64_t now = kc_mono_ms();
             if (!v->todo && v->waiting && now - v->last_sweep >= 200) { /* one worker sweeps */
                 v->last_sweep = now;
                 pthread_mutex_unlock(&v->wmu);

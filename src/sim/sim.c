@@ -14,6 +14,7 @@
  * The workqueue is the timer heap: a node re-arms one delayed add of its own key after each run
  * (kc_sim_sync_node), a pod waiting for its startup delay or grace period does the same. */
 #include "lib/xalloc.h"
+#include "lib/clock.h"
 #include "sim/simint.h"
 #include <stdio.h>
 #include <string.h>
@@ -191,7 +192,7 @@ kc_sim *kc_sim_start(kc_client *c, const kc_sim_opts *o)
     s->pod_res = kc_resource_find("", "v1", "pods");
     s->node_res = kc_resource_find("", "v1", "nodes");
     s->lease_res = kc_resource_find("coordination.k8s.io", "v1", "leases");
-    s->t0 = kc_sim_now_ms();
+    s->t0 = kc_mono_ms();
     kc_sim_uuid(NULL, s->boot_id);
     pthread_mutex_init(&s->mu, NULL);
     nodes_init(s);

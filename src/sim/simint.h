@@ -103,7 +103,6 @@ void kc_sim_pod_free(sim_pod *p);
 int kc_sim_pod_logs(const sim_pod *p, const kc_log_opts *o, char **out, size_t *len, kc_err *err);
 
 /* simutil.c */
-uint64_t kc_sim_now_ms(void);                                      /* monotonic */
 void kc_sim_rfc3339(const struct timespec *t, char out[32]);       /* 2026-11-28T20:00:00Z */
 void kc_sim_rfc3339_micro(const struct timespec *t, char out[40]); /* ...00.000000Z */
 void kc_sim_rfc3339_nano(const struct timespec *t, char out[40]);  /* ...00.000000000Z */

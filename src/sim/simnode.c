@@ -16,6 +16,7 @@
  * A node deleted by someone after registration gets no more writes (the kubelet does not
  * re-register either); a stopped sim simply stops, like a crashed node. */
 #include "lib/xalloc.h"
+#include "lib/clock.h"
 #include "sim/simint.h"
 #include <stdio.h>
 #include <string.h>
@@ -297,7 +298,7 @@ static void arm(kc_sim *s, sim_node *n, uint64_t now)
 
 void kc_sim_sync_node(kc_sim *s, sim_node *n)
 {
-    uint64_t now = kc_sim_now_ms();
+    uint64_t now = kc_mono_ms();
     char k[24];
     node_key(n, k);
     if (n->armed && n->armed <= now) n->armed = 0; /* this is the armed run */

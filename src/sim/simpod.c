@@ -15,6 +15,7 @@
  * Status writes are merge patches of /status carrying metadata.uid, so a write meant for a pod
  * never lands on a new pod of the same name (409). */
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/xalloc.h"
 #include "sim/simint.h"
 #include <stdio.h>
@@ -120,7 +121,7 @@ static sim_pod *pod_state(kc_sim *s, const kc_obj *o, int node, json_t *doc)
     p->key = xstrdup(o->key);
     p->uid = xstrdup(o->uid);
     p->node = node;
-    p->seen_ms = kc_sim_now_ms();
+    p->seen_ms = kc_mono_ms();
     kc_sim_now_rfc3339(p->start_time);
     p->host_net = json_is_true(json_object_get(json_object_get(doc, "spec"), "hostNetwork"));
     read_containers(p, json_object_get(doc, "spec"));
@@ -414,7 +415,7 @@ static uint32_t old_ip(json_t *st)
 /* Pending -> Running once the startup delay is over and an IP is there. Returns < 0 to retry. */
 static int start(kc_sim *s, sim_pod *p, const char *qkey, json_t *doc, kc_err *err)
 {
-    uint64_t now = kc_sim_now_ms(), due = p->seen_ms + (uint64_t)s->startup_ms;
+    uint64_t now = kc_mono_ms(), due = p->seen_ms + (uint64_t)s->startup_ms;
     if (s->startup_ms > 0 && p->state == SP_NEW) {
         int rc = write_status(s, p, doc, PH_PENDING, err);
         if (rc != 0) return rc;
@@ -455,7 +456,7 @@ static int sync_live(kc_sim *s, sim_pod *p, const kc_obj *o, const char *qkey, j
 static int sync_deleting(kc_sim *s, sim_pod *p, const char *qkey, json_t *doc, kc_err *err)
 {
     json_t *md = json_object_get(doc, "metadata");
-    uint64_t now = kc_sim_now_ms();
+    uint64_t now = kc_mono_ms();
     if (!p->delete_seen_ms) p->delete_seen_ms = now;
     json_int_t grace = json_integer_value(json_object_get(md, "deletionGracePeriodSeconds"));
     uint64_t due = p->delete_seen_ms + (uint64_t)(grace > 0 ? grace : 0) * 1000;

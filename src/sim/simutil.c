@@ -3,15 +3,9 @@
  * hex ids (container and image ids, machine ids), image reference normalization as containerd
  * reports it, and IPv4 CIDR arithmetic for pod IPs. No state, no locks. */
 #include "sim/simint.h"
+#include "lib/clock.h"
 #include <stdio.h>
 #include <string.h>
-
-uint64_t kc_sim_now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
 
 static void utc(const struct timespec *t, char *out, size_t n)
 {

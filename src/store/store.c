@@ -2,6 +2,7 @@
  * picture). It owns every kc_obj; the apiserver and clients borrow them or take references.
  * It knows the resource table (api/resource.h) only to build each object's selector index. */
 #include "store/store.h"
+#include "lib/clock.h"
 #include "api/resource.h"
 #include "lib/buf.h"
 #include "lib/jsonr.h"
@@ -436,13 +437,6 @@ static void commit_inline(kc_store *s)
     finish_batch(s, b);
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Linger: a lone write waits up to LINGER_NS for others to share its commit (an fsync, which
  * costs this 2-core VM ~150 us of wall and most of the CPU of a small write), but only while
  * there is evidence of concurrent writers: at least LINGER_MIN_OVERLAPS writes in the last
@@ -459,7 +453,7 @@ static uint64_t mono_ns(void)
 #define LINGER_FULL 8 /* a linger ends early once this many writes share it */
 static void note_arrival(kc_store *s)
 {
-    uint64_t sec = mono_ns() / 1000000000u;
+    uint64_t sec = kc_mono_ns() / 1000000000u;
     if (sec != s->ov_sec) {
         s->ov_prev = sec == s->ov_sec + 1 ? s->ov_cur : 0;
         s->ov_cur = 0;
@@ -478,7 +472,7 @@ static bool linger(kc_store *s)
         s->linger_until = 0;
         return false;
     }
-    uint64_t now = mono_ns();
+    uint64_t now = kc_mono_ns();
     if (!s->linger_until) s->linger_until = now + LINGER_NS;
     if (now < s->linger_until) return true;
     s->linger_until = 0;
@@ -490,7 +484,7 @@ int kc_store_wait_ms(const kc_store *s)
 {
     if (!s->nq || s->inflight) return -1;
     if (!s->linger_until || s->flushing) return 0;
-    uint64_t now = mono_ns();
+    uint64_t now = kc_mono_ns();
     return now >= s->linger_until ? 0 : (int)((s->linger_until - now + 999999u) / 1000000u);
 }
 
@@ -566,8 +560,6 @@ int kc_store_fd(const kc_store *s)
 {
     return s->efd;
 }
-
-
 
 void kc_store_on_publish(kc_store *s, void (*fn)(void *ud), void *ud)
 {

@@ -73,10 +73,12 @@ void kc_store_free(kc_store *s);
  * after the next flush. */
 int kc_store_write(kc_store *s, enum kc_write_op op, int res, json_t *obj, uint64_t expect_rev,
                    kc_write_done done, void *ud, const kc_obj **out, kc_err *err);
-/* Group commit, asynchronous: kc_store_kick hands the queued writes to the committer thread
- * (unless a batch is already in flight); when kc_store_fd becomes readable, kc_store_poll
- * publishes the durable batch, runs its callbacks and kicks the next one. kc_store_flush does
- * all of it synchronously until nothing is queued. A backend failure exits the process. */
+/* Group commit: kc_store_kick commits the queued writes (unless a batch is already in flight):
+ * up to 4 at once on the caller's thread, more on the committer thread; a lone write among
+ * concurrent writers may first linger a few ms for company (kc_store_wait_ms). When kc_store_fd
+ * becomes readable, kc_store_poll publishes the committer's durable batch, runs its callbacks
+ * and kicks the next one. kc_store_flush does all of it synchronously, without lingering, until
+ * nothing is queued. A backend failure exits the process. */
 void kc_store_kick(kc_store *s);
 size_t kc_store_poll(kc_store *s);
 int kc_store_fd(const kc_store *s);
