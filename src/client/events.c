@@ -271,16 +271,30 @@ void kc_recorder_flush(kc_recorder *r)
 typedef struct batch {
     kc_recorder *r;
     qevent **v;
+    size_t n;
+    unsigned char *lane; /* v[i] goes to writer lane[i] */
 } batch;
 
-static void write_one(void *ctx, size_t i)
+/* The writer of an event: its aggregation key's hash, so repeats of one event are written by one
+ * writer in queue order (a create, then count patches 2, 3, ...) and never race each other. */
+static unsigned char lane_of(const qevent *e, size_t lanes)
 {
-    batch *b = ctx;
-    record(b->r, b->v[i]);
-    qevent_free(b->v[i]);
+    uint32_t h = 2166136261u;
+    const char *parts[] = {e->uid, e->type, e->reason, e->msg};
+    for (size_t k = 0; k < 4; k++)
+        for (const char *c = parts[k]; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    return (unsigned char)(h % lanes);
 }
 
-/* Takes the whole queue at a time and writes it concurrently; until stopped and drained. */
+static void write_lane(void *ctx, size_t lane)
+{
+    batch *b = ctx;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->lane[i] == lane) record(b->r, b->v[i]);
+}
+
+/* Takes the whole queue at a time and writes it with WRITERS writers (one per key lane); until
+ * stopped and drained. */
 static void *recorder_thread(void *p)
 {
     kc_recorder *r = p;
@@ -297,10 +311,14 @@ static void *recorder_thread(void *p)
         pthread_mutex_unlock(&r->qmu);
         if (!n) return NULL; /* stopped, nothing left */
         qevent **v = xmalloc(n * sizeof *v);
+        unsigned char *lane = xmalloc(n);
+        size_t lanes = n < WRITERS ? n : WRITERS;
         for (size_t i = 0; i < n; i++, list = list->next)
-            v[i] = list;
-        batch b = {r, v};
-        kc_parallel(n, WRITERS, write_one, &b);
+            v[i] = list, lane[i] = lane_of(list, lanes);
+        batch b = {r, v, n, lane};
+        kc_parallel(lanes, WRITERS, write_lane, &b);
+        for (size_t i = 0; i < n; i++) qevent_free(v[i]);
+        free(lane);
         free(v);
     }
 }
